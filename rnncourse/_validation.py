@@ -65,6 +65,8 @@ def check_sequence_input(input, size: int, batch_first: bool) -> tuple[torch.Ten
         raise ValueError(
             f"expected input with {size} features in its last dimension, {layout}, got {shape_str(input.shape)}"
         )
+    if input.shape[1 if batch_first and input.dim() == 3 else 0] == 0:
+        raise ValueError(f"expected input with at least one time step, got {shape_str(input.shape)}")
     if input.dim() == 2:
         return input.unsqueeze(1), False
     return (input.transpose(0, 1) if batch_first else input), True

@@ -14,59 +14,19 @@ function receives and returns ``torch.Tensor``s.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import importlib
 import secrets
 from typing import Callable
 
 import numpy as np
 import torch
 
+from .isolation import ForbiddenCall, forbid
+
 Case = dict[str, np.ndarray]
 
 #: The seed of the visible tests: fixed, so a student sees the same failure every time.
 VISIBLE_SEED = 2024
-
-
-class ForbiddenCall(Exception):
-    """Raised when a solution calls a function that its part does not allow."""
-
-
-def _forbidden(dotted: str, part: str) -> Callable:
-    def refuse(*args, **kwargs):
-        raise ForbiddenCall(
-            f"{part} may not use {dotted}: this part asks you to compute it yourself with basic "
-            f"tensor operations (matmul, tanh, sum, ...)."
-        )
-
-    return refuse
-
-
-def _resolve_owner(dotted: str):
-    """``"torch.nn.RNNCell"`` -> ``(torch.nn, "RNNCell")``; ``"torch.Tensor.backward"`` -> ``(Tensor, "backward")``."""
-    module_path, _, attribute = dotted.rpartition(".")
-    parts = module_path.split(".")
-    owner = importlib.import_module(parts[0])
-    for part in parts[1:]:
-        owner = getattr(owner, part)
-    return owner, attribute
-
-
-@contextlib.contextmanager
-def forbid(names: tuple[str, ...], part: str):
-    """Replace each dotted name with a function that raises :class:`ForbiddenCall`, then restore it."""
-    saved = []
-    try:
-        for dotted in names:
-            owner, attribute = _resolve_owner(dotted)
-            if hasattr(owner, attribute):
-                saved.append((owner, attribute, getattr(owner, attribute)))
-                setattr(owner, attribute, _forbidden(dotted, part))
-        yield
-    finally:
-        for owner, attribute, original in reversed(saved):
-            setattr(owner, attribute, original)
 
 
 def describe(value) -> str:

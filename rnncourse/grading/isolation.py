@@ -1,0 +1,297 @@
+"""Running a student's code where it can neither see the answers nor change the verdict.
+
+This file is run as a *script* by :mod:`rnncourse.grading.verify` (``python -I isolation.py WORKDIR``),
+never imported by it, so the sandbox process holds no module of ``rnncourse``: the reference
+implementation is not in its memory and cannot be imported or read from disk there. It imports only
+the standard library, numpy and torch.
+
+The job (``WORKDIR/job.json`` and ``WORKDIR/inputs_<k>.npz``, written by the grader) lists the
+student's code cells and, per graded part, the function to call, its inputs and the names it may
+not use. For each part, this process forks a child that:
+
+1. applies resource limits (address space, CPU time, file size) and sends stdout/stderr to
+   ``/dev/null``;
+2. installs an import blocker (``rnncourse``, ``nbgrader``) and an audit hook that refuses reading
+   files outside the Python installation and the work directory, subprocesses, signals, sockets,
+   ``ctypes`` and frame or garbage-collector introspection;
+3. executes the student's cells (each under an alarm), calls the part's function on every case
+   with the forbidden names disabled, and writes the outputs as plain arrays (``.npz``, never
+   pickle) to a file opened before any student code ran.
+
+The parent waits for each child with a deadline and kills it when it is exceeded, then writes
+``WORKDIR/summary.json``: per part, how the child ended. The grading process, which never runs
+student code, loads the arrays and compares them with the reference.
+
+:func:`forbid` is also what the in-notebook checks use (:mod:`rnncourse.grading.core`), so the
+student sees the same refusal in the notebook that the grader applies here.
+"""
+from __future__ import annotations
+
+import builtins
+import contextlib
+import importlib
+import io
+import json
+import os
+import signal
+import sys
+import time
+
+BLOCKED_PACKAGES = ("rnncourse", "nbgrader")
+
+
+class ForbiddenCall(Exception):
+    """Raised when a solution calls a function that its part does not allow."""
+
+
+class CellTimeout(BaseException):
+    """Raised by the alarm when one cell runs past its time limit."""
+
+
+def _refusal(dotted: str, part: str):
+    def refuse(*args, **kwargs):
+        raise ForbiddenCall(
+            f"{part} may not use {dotted}: this part asks you to compute it yourself with basic "
+            f"tensor operations (matmul, tanh, sum, ...)."
+        )
+
+    return refuse
+
+
+def _owner(dotted: str):
+    """``"torch.nn.RNNCell"`` -> ``(torch.nn, "RNNCell")``; ``"torch.Tensor.backward"`` -> ``(Tensor, "backward")``."""
+    path, _, attribute = dotted.rpartition(".")
+    names = path.split(".")
+    owner = importlib.import_module(names[0])
+    for name in names[1:]:
+        owner = getattr(owner, name)
+    return owner, attribute
+
+
+@contextlib.contextmanager
+def forbid(names, part: str):
+    """Replace each dotted name with a function raising :class:`ForbiddenCall`; restore them after."""
+    saved = []
+    try:
+        for dotted in names:
+            owner, attribute = _owner(dotted)
+            if hasattr(owner, attribute):
+                saved.append((owner, attribute, getattr(owner, attribute)))
+                setattr(owner, attribute, _refusal(dotted, part))
+        yield
+    finally:
+        for owner, attribute, original in reversed(saved):
+            setattr(owner, attribute, original)
+
+
+# -- the restrictions of a child ----------------------------------------------------------------
+
+class _BlockedImports:
+    """A meta-path finder that refuses the packages holding the reference and the grader."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED_PACKAGES:
+            raise ImportError(f"{name} is not available while your solution is graded")
+        return None
+
+
+_REFUSED_EVENTS = {
+    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
+    "os.kill", "os.killpg", "os.putenv", "os.unsetenv", "socket.connect", "socket.bind",
+    "socket.getaddrinfo", "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.string_at",
+    "ctypes.wstring_at", "ctypes.addressof", "ctypes.call_function", "sys._getframe",
+    "sys._current_frames", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
+    "sys.addaudithook", "sys.setprofile", "sys.settrace", "os.chdir", "shutil.rmtree", "pty.spawn",
+    "webbrowser.open", "urllib.Request", "http.client.connect", "sys.remote_exec",
+}
+
+
+def _audit_hook(readable_roots: tuple[str, ...], writable_root: str, blocked_roots: tuple[str, ...]):
+    def inside(path: str, roots) -> bool:
+        return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+    def hook(event: str, args) -> None:
+        if event in _REFUSED_EVENTS:
+            raise PermissionError(f"{event} is not allowed while your solution is graded")
+        if event == "import" and args[0].split(".")[0] in BLOCKED_PACKAGES:
+            raise ImportError(f"{args[0]} is not available while your solution is graded")
+        if event in ("open", "os.listdir", "os.scandir", "os.remove", "os.rename", "os.mkdir", "os.rmdir",
+                     "os.truncate", "os.symlink", "os.link", "os.chmod"):
+            target = args[0]
+            if isinstance(target, int) or target is None:
+                return
+            path = os.path.realpath(os.fsdecode(target))
+            writing = event != "open" and event not in ("os.listdir", "os.scandir")
+            mode = args[1] if event == "open" and len(args) > 1 and isinstance(args[1], str) else "r"
+            writing = writing or any(flag in mode for flag in "wax+")
+            if event == "open" and len(args) > 2 and isinstance(args[2], int):
+                writing = writing or bool(args[2] & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC))
+            if inside(path, blocked_roots):
+                raise PermissionError(f"reading {path} is not allowed while your solution is graded")
+            if inside(path, (writable_root,)):
+                return
+            if writing or not inside(path, readable_roots):
+                raise PermissionError(f"access to {path} is not allowed while your solution is graded")
+
+    return hook
+
+
+def _restrict(job: dict, workdir: str) -> None:
+    limits = job["limits"]
+    import resource
+
+    def cap(kind, value):
+        soft, hard = resource.getrlimit(kind)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(kind, (value, value if hard == resource.RLIM_INFINITY else hard))
+
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[0])
+    cap(resource.RLIMIT_AS, pages * os.sysconf("SC_PAGE_SIZE") + limits["memory_bytes"])
+    cap(resource.RLIMIT_CPU, int(limits["part_seconds"]) + 1)
+    cap(resource.RLIMIT_FSIZE, limits["file_bytes"])
+    sys.meta_path.insert(0, _BlockedImports())
+    for name in list(sys.modules):
+        if name.split(".")[0] in BLOCKED_PACKAGES:
+            del sys.modules[name]
+    readable = tuple(os.path.realpath(p) for p in job["readable_roots"]) + ("/proc/self", "/dev/null",
+                                                                             "/dev/urandom")
+    blocked = tuple(os.path.realpath(p) for p in job["blocked_roots"])
+    sys.addaudithook(_audit_hook(readable, os.path.realpath(workdir), blocked))
+
+
+# -- one part, in a forked child ----------------------------------------------------------------
+
+def _on_alarm(signum, frame):
+    raise CellTimeout("cell time limit")
+
+
+def _run_cells(cells, namespace, seconds: float) -> list[str]:
+    """Execute each cell; return one line per cell that failed (they do not stop the others)."""
+    problems = []
+    for cell in cells:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            exec(compile(cell["source"], f"<cell {cell['id']}>", "exec"), namespace)
+        except CellTimeout:
+            problems.append(f"cell {cell['id']} ran past its {seconds:g} s limit")
+        except BaseException as error:  # noqa: BLE001 - a student's cell may raise anything, SystemExit too
+            problems.append(f"cell {cell['id']} raised {type(error).__name__}: {str(error)[:300]}")
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    return problems
+
+
+def _as_arrays(result, outputs: int, numpy, torch):
+    values = (result,) if outputs == 1 else result
+    if outputs > 1 and (not isinstance(result, (tuple, list)) or len(result) != outputs):
+        raise TypeError(f"expected a tuple of {outputs} tensors, got {type(result).__name__}")
+    arrays = []
+    for value in values:
+        if type(value) is not torch.Tensor and not isinstance(value, torch.Tensor):
+            raise TypeError(f"expected a torch.Tensor, got {type(value).__name__}")
+        arrays.append(numpy.array(value.detach().to("cpu", torch.float64).tolist(), dtype=numpy.float64))
+    return arrays
+
+
+def _run_part(job: dict, index: int, workdir: str, result_fd: int) -> None:
+    """The child: restrict, run the cells and the part, write the arrays, exit. Never returns."""
+    import numpy
+    import torch
+
+    part = job["parts"][index]
+    status = {"cells": [], "cases": []}
+    arrays = {}
+    try:
+        with numpy.load(os.path.join(workdir, f"inputs_{index}.npz"), allow_pickle=False) as stored:
+            cases = [[stored[f"c{case}_{name}"] for name in part["arguments"]] for case in range(part["cases"])]
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        sys.stdout = io.StringIO()
+        sys.stderr = io.StringIO()
+        _restrict(job, workdir)
+        signal.signal(signal.SIGALRM, _on_alarm)
+        namespace = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: _NoIPython()}
+        status["cells"] = _run_cells(job["cells"], namespace, job["limits"]["cell_seconds"])
+        function = namespace.get(part["function"])
+        if not callable(function):
+            status["missing"] = f"{part['function']} is not defined (or not a function) after running your cells"
+        else:
+            for case, inputs in enumerate(cases):
+                try:
+                    tensors = [torch.from_numpy(numpy.array(value, dtype=numpy.float64)) for value in inputs]
+                    with torch.no_grad(), forbid(part["forbidden"], part["function"]):
+                        result = function(*tensors)
+                    for k, array in enumerate(_as_arrays(result, part["outputs"], numpy, torch)):
+                        arrays[f"c{case}_o{k}"] = array
+                    status["cases"].append(None)
+                except BaseException as error:  # noqa: BLE001 - the student's function may raise anything
+                    status["cases"].append(f"{type(error).__name__}: {str(error)[:300]}")
+    except BaseException as error:  # noqa: BLE001
+        status["crash"] = f"{type(error).__name__}: {str(error)[:300]}"
+    buffer = io.BytesIO()
+    arrays["__status__"] = numpy.frombuffer(json.dumps(status).encode(), dtype=numpy.uint8)
+    numpy.savez(buffer, **arrays)
+    data = buffer.getvalue()
+    while data:
+        data = data[os.write(result_fd, data):]
+    os._exit(0)
+
+
+class _NoIPython:
+    """What ``get_ipython()`` returns in the sandbox: magics and shell commands do nothing."""
+
+    def run_line_magic(self, *args, **kwargs):
+        return None
+
+    run_cell_magic = system = getoutput = run_line_magic
+
+
+# -- the parent: one child per part, with a deadline --------------------------------------------
+
+def _wait(pid: int, seconds: float) -> dict:
+    deadline = time.monotonic() + seconds
+    start = time.monotonic()
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            ended = {"seconds": round(time.monotonic() - start, 3)}
+            if os.WIFSIGNALED(status):
+                ended["signal"] = signal.Signals(os.WTERMSIG(status)).name
+            else:
+                ended["exit_code"] = os.WEXITSTATUS(status)
+            return ended
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return {"timed_out": True, "seconds": round(seconds, 3)}
+        time.sleep(0.005)
+
+
+def main(workdir: str) -> int:
+    with open(os.path.join(workdir, "job.json")) as handle:
+        job = json.load(handle)
+    import numpy  # noqa: F401 - loaded once here so that every child starts with it
+    import torch
+
+    torch.set_num_threads(1)
+    summary = []
+    for index in range(len(job["parts"])):
+        result_path = os.path.join(workdir, f"result_{index}.npz")
+        result_fd = os.open(result_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _run_part(job, index, workdir, result_fd)
+            finally:
+                os._exit(70)
+        os.close(result_fd)
+        summary.append(_wait(pid, job["limits"]["part_seconds"]))
+    with open(os.path.join(workdir, "summary.json"), "w") as handle:
+        json.dump(summary, handle)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

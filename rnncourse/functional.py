@@ -273,7 +273,7 @@ def gru_step(
     reset = torch.sigmoid(input_r + linear(h, weight_hr, bias_hr))  # (B, H)
     update = torch.sigmoid(input_z + linear(h, weight_hz, bias_hz))  # (B, H)
     if reset_after:
-        # One matrix product of h for all three blocks, which is why cuDNN chose this form.
+        # cuDNN's form: r scales the product, so one product of h could serve all three blocks.
         candidate = torch.tanh(input_n + reset * linear(h, weight_hn, bias_hn))  # (B, H)
     else:
         candidate = torch.tanh(input_n + linear(reset * h, weight_hn, bias_hn))  # (B, H)

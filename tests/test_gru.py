@@ -288,5 +288,6 @@ def test_input_errors():
 
 
 def test_step_function_errors():
-    with pytest.raises(ValueError, match=r"expected weight_hh with 3\*H = 15 rows \(gate blocks r, z, n\), got shape \(10, 5\)"):
+    rows = r"expected weight_hh with 3\*H = 15 rows \(gate blocks r, z, n\), got shape \(10, 5\)"
+    with pytest.raises(ValueError, match=rows):
         F.gru_step(torch.zeros(2, 3), torch.zeros(2, 5), torch.zeros(15, 3), torch.zeros(10, 5))

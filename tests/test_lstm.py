@@ -378,8 +378,9 @@ def test_forget_bias_sets_the_forget_gate_bias_of_cell_and_layer(coupled, peepho
     cell = LSTMCell(INPUT, HIDDEN, coupled=coupled, peephole=peephole, forget_bias=1.0)
     layer = LSTM(INPUT, HIDDEN, num_layers=2, bidirectional=True, coupled=coupled, peephole=peephole,
                  forget_bias=1.0)
+    suffixes = [f"_l{k}{direction}" for k in (0, 1) for direction in ("", "_reverse")]
     pairs = [(cell.bias_ih, cell.bias_hh)] + [
-        (getattr(layer, f"bias_ih_l{k}{s}"), getattr(layer, f"bias_hh_l{k}{s}")) for k in (0, 1) for s in ("", "_reverse")]
+        (getattr(layer, "bias_ih" + suffix), getattr(layer, "bias_hh" + suffix)) for suffix in suffixes]
     bound = HIDDEN ** -0.5
     for bias_ih, bias_hh in pairs:
         assert torch.equal(bias_ih[rows], torch.full((HIDDEN,), value))
@@ -447,9 +448,11 @@ def test_layer_input_errors():
 
 def test_step_function_errors():
     x, state = torch.zeros(2, 3), (torch.zeros(2, 5), torch.zeros(2, 5))
-    with pytest.raises(ValueError, match=r"expected weight_ih with 3\*H = 15 rows \(gate blocks i, g, o\), got shape \(20, 3\)"):
+    rows = r"expected weight_ih with 3\*H = 15 rows \(gate blocks i, g, o\), got shape \(20, 3\)"
+    with pytest.raises(ValueError, match=rows):
         F.lstm_step(x, state, torch.zeros(20, 3), torch.zeros(20, 5), forget_gate=False)
-    with pytest.raises(ValueError, match=r"expected peephole weights weight_ci, weight_cf, weight_co .* weight_cf was missing"):
+    missing = r"expected peephole weights weight_ci, weight_cf, weight_co .* weight_cf was missing"
+    with pytest.raises(ValueError, match=missing):
         F.lstm_step(x, state, torch.zeros(20, 3), torch.zeros(20, 5), peephole=True,
                     weight_ci=torch.zeros(5), weight_co=torch.zeros(5))
     with pytest.raises(ValueError, match=r"expected no peephole weights .* weight_ci was given"):

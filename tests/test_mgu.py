@@ -209,5 +209,6 @@ def test_input_errors():
 
 
 def test_step_function_errors():
-    with pytest.raises(ValueError, match=r"expected weight_ih with 2\*H = 10 rows \(gate blocks f, n\), got shape \(15, 3\)"):
+    rows = r"expected weight_ih with 2\*H = 10 rows \(gate blocks f, n\), got shape \(15, 3\)"
+    with pytest.raises(ValueError, match=rows):
         F.mgu_step(torch.zeros(2, 3), torch.zeros(2, 5), torch.zeros(15, 3), torch.zeros(10, 5))

@@ -36,18 +36,18 @@ class LSTMCell(RecurrentCell):
 
     The variants, each selected by an argument (see :func:`rnncourse.functional.lstm_step`):
 
-    ==========================================  ===================================================  ========
-    arguments                                   variant                                              blocks
-    ==========================================  ===================================================  ========
-    defaults                                    forget gate: Gers, Schmidhuber & Cummins (2000);     i f g o
-                                                torch's ``nn.LSTMCell``
-    ``forget_gate=False``                       the original LSTM, Hochreiter & Schmidhuber (1997):  i g o
-                                                ``c' = c + i * g``
-    ``peephole=True``                           peephole connections, Gers & Schmidhuber (2000):     i f g o
-                                                ``i``, ``f`` see ``c``, ``o`` sees ``c'``
-    ``coupled=True``                            coupled input and forget gates, ``f = 1 - i``        i g o
-                                                ("CIFG", Greff et al. 2017)
-    ==========================================  ===================================================  ========
+    =====================  ===================================================  =======
+    arguments              variant                                              blocks
+    =====================  ===================================================  =======
+    defaults               forget gate: Gers, Schmidhuber & Cummins (2000);     i f g o
+                           torch's ``nn.LSTMCell``
+    ``forget_gate=False``  the original LSTM, Hochreiter & Schmidhuber (1997):  i g o
+                           ``c' = c + i * g``
+    ``peephole=True``      peephole connections, Gers & Schmidhuber (2000):     i f g o
+                           ``i``, ``f`` see ``c``, ``o`` sees ``c'``
+    ``coupled=True``       coupled input and forget gates, ``f = 1 - i``        i g o
+                           ("CIFG", Greff et al. 2017)
+    =====================  ===================================================  =======
 
     ``peephole=True`` combines with either of the others (Greff et al.'s "vanilla" LSTM is
     ``peephole=True``; their NFG and CIFG variants add ``forget_gate=False`` or ``coupled=True``).
@@ -85,8 +85,9 @@ class LSTMCell(RecurrentCell):
         stored and ignored, so the weights are ``(3H, ·)`` in the order ``i, g, o``: torch's order
         with ``f`` removed. Hochreiter & Schmidhuber (1997) also squashed ``g`` into ``(-2, 2)`` and
         the cell output into ``(-1, 1)`` with scaled sigmoids, and trained with a truncated
-        gradient that stops at the gates; we use ``tanh`` for both, as later papers do (Greff et
-        al.'s NFG variant), and autograd gives the full gradient.
+        gradient in which errors flow back through time only along the cell state; we use
+        ``tanh`` for both, as later papers do (Greff et al.'s NFG variant), and autograd gives the
+        full gradient.
 
     Note:
         Peepholes: we follow Gers & Schmidhuber (2000) and Greff et al. (2017): one weight per unit

@@ -25,6 +25,12 @@ ASSIGNMENTS = assignments(ROOT)
 PLANTED_MISTAKES = {
     "01_rnn": ("rnn.ipynb", "bptt_gradients_solution", "delta = d_pre @ W_hh", "delta = d_pre @ W_hh.T",
                "bptt_gradients_test"),
+    # The output-gate peephole reads the old cell c_{t-1} instead of the cell just written, c_t.
+    "02_lstm": ("lstm.ipynb", "peephole_lstm_step_solution", "w_co * c_new", "w_co * c",
+                "peephole_lstm_step_test"),
+    # The update convention of the GRU swapped: z weights the candidate instead of the old state.
+    "03_gru_mgu": ("gru_mgu.ipynb", "cho_gru_step_solution", "return (1 - z) * n + z * h",
+                   "return z * n + (1 - z) * h", "cho_gru_step_test"),
 }
 
 

@@ -10,10 +10,12 @@ Every check is a :class:`~rnncourse.grading.core.Check`; :data:`checks` holds th
 """
 from types import MappingProxyType, SimpleNamespace
 
-from . import rnn
+from . import gru, lstm, rnn
 from .core import Check, ForbiddenCall
 
-_ALL = [rnn.elman_step, rnn.rnn_forward, rnn.bptt_gradients]
+_ALL = [rnn.elman_step, rnn.rnn_forward, rnn.bptt_gradients,
+        lstm.lstm_step, lstm.peephole_lstm_step, lstm.lstm_forward,
+        gru.gru_step, gru.cho_gru_step, gru.mgu_step]
 
 #: Every check by the name of the function it grades.
 REGISTRY = MappingProxyType({check.name: check for check in _ALL})

@@ -1,0 +1,71 @@
+"""Checks of exercise 03 (gated recurrent units: torch's GRU, Cho et al.'s GRU, the minimal gated unit).
+
+Weights are torch's layout: for the GRUs ``W_ih (3H, I)`` and ``W_hh (3H, H)`` stack the blocks
+``r, z, n``; for the MGU ``W_ih (2H, I)`` and ``W_hh (2H, H)`` stack ``f, n``. Biases ``b_ih, b_hh``
+have as many rows as the weights.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import functional
+from .core import Check, normal
+from .lstm import case_sizes, gate_weights
+
+#: What a part of this exercise must not call: torch's finished GRU, by every name it answers to
+#: (torch has no MGU; the rnncourse package is out of reach in the grading sandbox, see lstm.py).
+GRU_SHORTCUTS = (
+    "torch.nn.GRU", "torch.nn.GRUCell", "torch.gru", "torch.gru_cell",
+    "torch._VF.gru", "torch._VF.gru_cell", "torch.ops.aten.gru", "torch.ops.aten.gru_cell",
+)
+
+
+def _cases_with(gates: int):
+    """The case generator of a one-state cell whose weights stack ``gates`` blocks."""
+
+    def make_cases(rng: np.random.Generator, hidden: bool):
+        return [{"x": normal(rng, sizes["B"], sizes["I"]), "h": normal(rng, sizes["B"], sizes["H"]),
+                 **gate_weights(rng, sizes, gates, saturated)}
+                for sizes, saturated in case_sizes(rng, hidden, 6 if hidden else 2)]
+
+    return make_cases
+
+
+def reference_gru_step(x, h, W_ih, W_hh, b_ih, b_hh):
+    return functional.gru_step(x, h, W_ih, W_hh, b_ih, b_hh, reset_after=True)
+
+
+def reference_cho_gru_step(x, h, W_ih, W_hh, b_ih, b_hh):
+    return functional.gru_step(x, h, W_ih, W_hh, b_ih, b_hh, reset_after=False)
+
+
+def reference_mgu_step(x, h, W_ih, W_hh, b_ih, b_hh):
+    return functional.mgu_step(x, h, W_ih, W_hh, b_ih, b_hh)
+
+
+gru_step = Check(
+    name="gru_step",
+    signature="gru_step(x, h, W_ih, W_hh, b_ih, b_hh)",
+    outputs=("h_new",),
+    make_cases=_cases_with(3),
+    reference=reference_gru_step,
+    forbidden=GRU_SHORTCUTS,
+)
+
+cho_gru_step = Check(
+    name="cho_gru_step",
+    signature="cho_gru_step(x, h, W_ih, W_hh, b_ih, b_hh)",
+    outputs=("h_new",),
+    make_cases=_cases_with(3),
+    reference=reference_cho_gru_step,
+    forbidden=GRU_SHORTCUTS,
+)
+
+mgu_step = Check(
+    name="mgu_step",
+    signature="mgu_step(x, h, W_ih, W_hh, b_ih, b_hh)",
+    outputs=("h_new",),
+    make_cases=_cases_with(2),
+    reference=reference_mgu_step,
+    forbidden=GRU_SHORTCUTS,
+)

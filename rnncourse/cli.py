@@ -2,6 +2,7 @@
 
     rnncourse build-book            execute and build the book strictly into _build/html
     rnncourse release [ASSIGNMENT]  regenerate exercises/ from solutions/ with nbgrader
+    rnncourse grade ASSIGNMENT      autograde with nbgrader, verify every part outside the kernel
 """
 from __future__ import annotations
 
@@ -71,6 +72,25 @@ def release(args) -> int:
     return 0
 
 
+def grade(args) -> int:
+    from .grading.grade import grade as grade_assignment
+    from .grading.verify import Limits
+
+    course = Path(args.course).resolve()
+    if not (course / "nbgrader_config.py").exists():
+        raise SystemExit(f"rnncourse grade: {course} is not an nbgrader course directory (no nbgrader_config.py)")
+    limits = Limits(part_seconds=args.part_timeout, cell_seconds=min(args.cell_timeout, args.part_timeout),
+                    memory_bytes=int(args.memory_gb * 1024**3))
+    report = grade_assignment(course, args.assignment, students=args.student or None, workers=args.workers,
+                              force=args.force, limits=limits, cell_timeout=args.cell_timeout,
+                              memory_bytes=int((args.memory_gb + 4) * 1024**3), feedback=not args.no_feedback,
+                              export=None if args.no_export else args.export, progress=not args.quiet)
+    caught = sum(1 for entry in report["students"] for part in entry["parts"] if part["nbgrader"] and not part["verified"])
+    print(f"{len(report['students'])} submissions of {args.assignment}; {caught} parts lost their points in the "
+          f"independent verification; report: {course / 'reports' / args.assignment / 'report.md'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rnncourse", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +102,22 @@ def main(argv: list[str] | None = None) -> int:
     rel = commands.add_parser("release", help="regenerate exercises/ from solutions/ with nbgrader")
     rel.add_argument("assignments", nargs="*", help="assignment folders (default: all)")
     rel.set_defaults(run=release)
+
+    gr = commands.add_parser("grade", help="autograde an assignment with nbgrader and verify every part outside "
+                                           "the student's kernel")
+    gr.add_argument("assignment", help="the assignment folder, e.g. 01_rnn")
+    gr.add_argument("--course", default=".", help="the nbgrader course directory (default: the current folder)")
+    gr.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    gr.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: all cores)")
+    gr.add_argument("--force", action="store_true", help="grade again submissions already graded and unchanged")
+    gr.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell (nbgrader and sandbox)")
+    gr.add_argument("--part-timeout", type=float, default=60, help="seconds per graded part in the sandbox")
+    gr.add_argument("--memory-gb", type=float, default=2, help="memory a graded part may allocate, in GiB")
+    gr.add_argument("--export", default="grades.csv", help="CSV file for nbgrader's export (default: grades.csv)")
+    gr.add_argument("--no-export", action="store_true", help="do not export grades")
+    gr.add_argument("--no-feedback", action="store_true", help="do not generate feedback")
+    gr.add_argument("--quiet", action="store_true", help="no progress bar")
+    gr.set_defaults(run=grade)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -9,7 +9,7 @@ The job (``WORKDIR/job.json`` and ``WORKDIR/inputs_<k>.npz``, written by the gra
 student's code cells and, per graded part, the function to call, its inputs and the names it may
 not use. For each part, this process forks a child that:
 
-1. applies resource limits (address space, CPU time, file size) and sends stdout/stderr to
+1. applies resource limits (private memory, CPU time, file size) and sends stdout/stderr to
    ``/dev/null``;
 2. installs an import blocker (``rnncourse``, ``nbgrader``) and an audit hook that refuses reading
    files outside the Python installation and the work directory, subprocesses, signals, sockets,
@@ -99,8 +99,7 @@ _REFUSED_EVENTS = {
     "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
     "os.kill", "os.killpg", "os.putenv", "os.unsetenv", "socket.connect", "socket.bind",
     "socket.getaddrinfo", "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.string_at",
-    "ctypes.wstring_at", "ctypes.addressof", "ctypes.call_function", "sys._getframe",
-    "sys._current_frames", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
+    "ctypes.wstring_at", "ctypes.addressof", "ctypes.call_function", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
     "sys.addaudithook", "sys.setprofile", "sys.settrace", "os.chdir", "shutil.rmtree", "pty.spawn",
     "webbrowser.open", "urllib.Request", "http.client.connect", "sys.remote_exec",
 }
@@ -146,8 +145,8 @@ def _restrict(job: dict, workdir: str) -> None:
         resource.setrlimit(kind, (value, value if hard == resource.RLIM_INFINITY else hard))
 
     with open("/proc/self/statm") as statm:
-        pages = int(statm.read().split()[0])
-    cap(resource.RLIMIT_AS, pages * os.sysconf("SC_PAGE_SIZE") + limits["memory_bytes"])
+        data_pages = int(statm.read().split()[5])  # private data + stack, what RLIMIT_DATA counts
+    cap(resource.RLIMIT_DATA, data_pages * os.sysconf("SC_PAGE_SIZE") + limits["memory_bytes"])
     cap(resource.RLIMIT_CPU, int(limits["part_seconds"]) + 1)
     cap(resource.RLIMIT_FSIZE, limits["file_bytes"])
     sys.meta_path.insert(0, _BlockedImports())
@@ -269,13 +268,10 @@ def _wait(pid: int, seconds: float) -> dict:
         time.sleep(0.005)
 
 
-def main(workdir: str) -> int:
+def run_job(workdir: str) -> None:
+    """Run every part of the job in ``workdir``, one forked child each, and write ``summary.json``."""
     with open(os.path.join(workdir, "job.json")) as handle:
         job = json.load(handle)
-    import numpy  # noqa: F401 - loaded once here so that every child starts with it
-    import torch
-
-    torch.set_num_threads(1)
     summary = []
     for index in range(len(job["parts"])):
         result_path = os.path.join(workdir, f"result_{index}.npz")
@@ -283,6 +279,9 @@ def main(workdir: str) -> int:
         pid = os.fork()
         if pid == 0:
             try:
+                # The child keeps only its result file: no pipe of the server, no other part's file.
+                os.closerange(3, result_fd)
+                os.closerange(result_fd + 1, 1024)
                 _run_part(job, index, workdir, result_fd)
             finally:
                 os._exit(70)
@@ -290,8 +289,30 @@ def main(workdir: str) -> int:
         summary.append(_wait(pid, job["limits"]["part_seconds"]))
     with open(os.path.join(workdir, "summary.json"), "w") as handle:
         json.dump(summary, handle)
+
+
+def main(argv: list[str]) -> int:
+    """``isolation.py WORKDIR`` runs one job; ``isolation.py --serve`` runs the jobs named on stdin.
+
+    The server imports numpy and torch once and answers each line (a work directory) with a line
+    ``done`` once that job's ``summary.json`` is written; student code only ever runs in its forked
+    children, so the server itself stays clean from one submission to the next.
+    """
+    import numpy  # noqa: F401 - loaded once here so that every child starts with it
+    import torch
+
+    torch.set_num_threads(1)
+    if argv[1:] != ["--serve"]:
+        run_job(argv[1])
+        return 0
+    for line in sys.stdin:
+        workdir = line.strip()
+        if workdir:
+            run_job(workdir)
+            sys.stdout.write("done\n")
+            sys.stdout.flush()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv))

@@ -20,6 +20,8 @@ import dataclasses
 import json
 import os
 import secrets
+import select
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -40,7 +42,7 @@ class Limits:
 
     part_seconds: float = 60.0      # wall time for running the cells and every case of one part
     cell_seconds: float = 20.0      # wall time of one cell before it is interrupted
-    memory_bytes: int = 2 * 1024**3  # address space above what numpy and torch already take
+    memory_bytes: int = 2 * 1024**3  # private memory above what numpy and torch already take
     file_bytes: int = 16 * 1024**2   # the largest file the student's code may write
 
 
@@ -104,46 +106,91 @@ def _blocked_roots(course_dir: Path) -> list[str]:
     return [str(course_dir.resolve()), str(package), str(package.parent)]
 
 
-def run_sandbox(cells: list[dict], parts: list[tuple[Check, list[dict]]], course_dir: Path,
-                limits: Limits) -> list[tuple[dict, dict | None]]:
-    """Run ``parts`` (each a check and its cases) against the student's ``cells`` in a sandbox.
+class Sandbox:
+    """A sandbox server (``isolation.py --serve``): numpy and torch loaded once, one job at a time.
 
-    Returns, per part, ``(how the child ended, {"status": ..., "outputs": {case: [arrays]}} or None)``.
+    Use one per worker thread, as a context manager. Each :meth:`run` forks fresh children in the
+    server for the student's code; if the server itself is gone, the next job starts a new one.
     """
-    isolation = Path(__file__).with_name("isolation.py")
-    with tempfile.TemporaryDirectory(prefix="rnncourse-sandbox-") as workdir:
-        job = {
-            "cells": cells,
-            "parts": [],
-            "limits": dataclasses.asdict(limits),
-            "readable_roots": _python_roots(),
-            "blocked_roots": _blocked_roots(course_dir),
-        }
-        for index, (check, cases) in enumerate(parts):
-            arguments = list(cases[0]) if cases else []
-            job["parts"].append({"function": check.name, "arguments": arguments, "cases": len(cases),
-                                 "outputs": len(check.outputs), "forbidden": list(check.forbidden)})
-            np.savez(os.path.join(workdir, f"inputs_{index}.npz"),
-                     **{f"c{c}_{name}": case[name] for c, case in enumerate(cases) for name in arguments})
-        with open(os.path.join(workdir, "job.json"), "w") as handle:
-            json.dump(job, handle)
-        environment = {"PATH": os.environ.get("PATH", ""), "HOME": workdir, "OMP_NUM_THREADS": "1",
-                       "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-        budget = limits.part_seconds * len(parts) + 120  # + the start of python and torch
+
+    def __init__(self, course_dir: Path, limits: Limits = Limits()) -> None:
+        self.course_dir = Path(course_dir)
+        self.limits = limits
+        self.process: subprocess.Popen | None = None
+        self.home = tempfile.mkdtemp(prefix="rnncourse-sandbox-")
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def _server(self) -> subprocess.Popen:
+        if self.process is None or self.process.poll() is not None:
+            isolation = Path(__file__).with_name("isolation.py")
+            environment = {"PATH": os.environ.get("PATH", ""), "HOME": self.home, "OMP_NUM_THREADS": "1",
+                           "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", str(isolation), "--serve"], cwd=self.home, env=environment,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            )
+        return self.process
+
+    def _ask(self, workdir: str, seconds: float) -> bool:
+        """Send one job to the server; whether it answered within ``seconds``."""
+        server = self._server()
         try:
-            subprocess.run([sys.executable, "-I", str(isolation), workdir], cwd=workdir, env=environment,
-                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           timeout=budget, check=False)
-        except subprocess.TimeoutExpired:
-            pass
-        summary_path = os.path.join(workdir, "summary.json")
-        summary = json.load(open(summary_path)) if os.path.exists(summary_path) else []
-        results = []
-        for index, (check, cases) in enumerate(parts):
-            ended = summary[index] if index < len(summary) else {"sandbox": "the sandbox did not finish"}
-            results.append((ended, _load_result(os.path.join(workdir, f"result_{index}.npz"), len(check.outputs),
-                                                len(cases))))
-        return results
+            server.stdin.write(workdir + "\n")
+            server.stdin.flush()
+        except OSError:
+            self.process = None
+            return False
+        ready, _, _ = select.select([server.stdout], [], [], seconds)
+        if ready and server.stdout.readline().strip() == "done":
+            return True
+        server.kill()
+        server.wait()
+        self.process = None
+        return False
+
+    def run(self, cells: list[dict], parts: list[tuple[Check, list[dict]]]) -> list[tuple[dict, dict | None]]:
+        """Run ``parts`` (each a check and its cases) against the student's ``cells``.
+
+        Returns, per part, ``(how its child ended, {"status": ..., "outputs": {case: [arrays]}} or None)``.
+        """
+        with tempfile.TemporaryDirectory(prefix="job-", dir=self.home) as workdir:
+            job = {
+                "cells": cells,
+                "parts": [],
+                "limits": dataclasses.asdict(self.limits),
+                "readable_roots": _python_roots(),
+                "blocked_roots": _blocked_roots(self.course_dir),
+            }
+            for index, (check, cases) in enumerate(parts):
+                arguments = list(cases[0]) if cases else []
+                job["parts"].append({"function": check.name, "arguments": arguments, "cases": len(cases),
+                                     "outputs": len(check.outputs), "forbidden": list(check.forbidden)})
+                np.savez(os.path.join(workdir, f"inputs_{index}.npz"),
+                         **{f"c{c}_{name}": case[name] for c, case in enumerate(cases) for name in arguments})
+            with open(os.path.join(workdir, "job.json"), "w") as handle:
+                json.dump(job, handle)
+            # Every child has its own deadline; the margin covers starting python and torch.
+            answered = self._ask(workdir, self.limits.part_seconds * len(parts) + 120)
+            summary_path = os.path.join(workdir, "summary.json")
+            summary = json.load(open(summary_path)) if answered and os.path.exists(summary_path) else []
+            results = []
+            for index, (check, cases) in enumerate(parts):
+                ended = summary[index] if index < len(summary) else {"sandbox": "the sandbox did not finish"}
+                path = os.path.join(workdir, f"result_{index}.npz")
+                results.append((ended, _load_result(path, len(check.outputs), len(cases))))
+            return results
 
 
 def _load_result(path: str, outputs: int, cases: int) -> dict | None:
@@ -193,9 +240,9 @@ def judge(check: Check, cases: list[dict], ended: dict, result: dict | None, lim
     return Verdict(True)
 
 
-def verify_notebook(submission_path: Path, source_notebook, course_dir: Path, limits: Limits = Limits(),
+def verify_notebook(submission_path: Path, source_notebook, sandbox: Sandbox,
                     seed: int | None = None) -> dict[str, Verdict]:
-    """Verify every graded part of one submitted notebook; ``{test cell id: Verdict}``."""
+    """Verify every graded part of one submitted notebook in ``sandbox``; ``{test cell id: Verdict}``."""
     parts = graded_parts(source_notebook)
     try:
         submission = nbformat.read(str(submission_path), as_version=4)
@@ -211,7 +258,7 @@ def verify_notebook(submission_path: Path, source_notebook, course_dir: Path, li
         for check in checks:
             cases = check.cases(VISIBLE_SEED, hidden=False) + check.cases(seed, hidden=True)
             jobs.append((check, cases))
-    results = run_sandbox(student_cells(submission, set(parts)), jobs, course_dir, limits)
+    results = sandbox.run(student_cells(submission, set(parts)), jobs)
     outcome = iter(zip(jobs, results))
     verdicts = {}
     for grade_id, checks in parts.items():
@@ -219,6 +266,6 @@ def verify_notebook(submission_path: Path, source_notebook, course_dir: Path, li
         for _ in checks:
             (check, cases), (ended, result) = next(outcome)
             if verdict.passed:
-                verdict = judge(check, cases, ended, result, limits)
+                verdict = judge(check, cases, ended, result, sandbox.limits)
         verdicts[grade_id] = verdict
     return verdicts

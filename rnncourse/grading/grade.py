@@ -1,0 +1,299 @@
+"""``rnncourse grade ASSIGNMENT``: nbgrader's autograde, then independent verification, for a class.
+
+For every submission in ``submitted/<student>/<assignment>/``, in parallel:
+
+1. ``nbgrader autograde`` runs it (gradebook, feedback and export stay nbgrader's), with a time
+   limit per cell and a cap on memory;
+2. :mod:`rnncourse.grading.verify` checks every graded part again outside the student's kernel.
+
+Then, one submission at a time in this process, the gradebook is reconciled: a part keeps its
+points only if both passed. Where verification fails, the part's score is overridden with 0 and
+the reason becomes a comment on the student's solution cell, which nbgrader's feedback shows. A
+report (``reports/<assignment>/report.json`` and ``report.md``) lists every difference.
+
+Progress is saved after each submission (``reports/<assignment>/state.json``): an interrupted run
+resumes where it stopped, and a submission that changed since it was graded is graded again.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+
+from .course import NbgraderError, nbgrader
+from .notebooks import cells_by_grade_id, nbgrader_meta, solution_cells
+from .verify import Limits, Sandbox, Verdict, graded_parts, verify_notebook
+
+#: Comments this tool writes start with this, so that a later run can tell them from a grader's.
+MARK = "**Independent verification:**"
+
+
+@dataclasses.dataclass
+class CourseLayout:
+    """The folders and database of an nbgrader course directory, as its ``nbgrader_config.py`` sets them."""
+
+    root: Path
+    source: str = "source"
+    submitted: str = "submitted"
+    autograded: str = "autograded"
+    feedback: str = "feedback"
+    db_url: str = ""
+
+    @classmethod
+    def load(cls, root: str | os.PathLike) -> "CourseLayout":
+        from traitlets.config.loader import PyFileConfigLoader
+
+        root = Path(root).resolve()
+        layout = cls(root)
+        config_file = root / "nbgrader_config.py"
+        if config_file.exists():
+            course = PyFileConfigLoader(config_file.name, path=str(root)).load_config().get("CourseDirectory", {})
+            layout.source = course.get("source_directory", layout.source)
+            layout.submitted = course.get("submitted_directory", layout.submitted)
+            layout.autograded = course.get("autograded_directory", layout.autograded)
+            layout.feedback = course.get("feedback_directory", layout.feedback)
+            layout.db_url = course.get("db_url", "")
+        if not layout.db_url:
+            # Parallel autograde runs share one SQLite file: wait for its lock instead of failing.
+            layout.db_url = f"sqlite:///{root / 'gradebook.db'}?timeout=120"
+        return layout
+
+    def source_notebooks(self, assignment: str) -> dict[str, nbformat.NotebookNode]:
+        folder = self.root / self.source / assignment
+        if not folder.is_dir():
+            raise ValueError(f"no assignment {assignment!r}: expected a folder {folder}")
+        return {path.name: nbformat.read(path, as_version=4) for path in sorted(folder.glob("*.ipynb"))}
+
+    def students(self, assignment: str) -> list[str]:
+        folder = self.root / self.submitted
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if (p / assignment).is_dir())
+
+    def submission(self, student: str, assignment: str) -> Path:
+        return self.root / self.submitted / student / assignment
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What grading one submission found, before it is written to the gradebook."""
+
+    student: str
+    fingerprint: str
+    autograde_error: str = ""
+    verdicts: dict = dataclasses.field(default_factory=dict)   # notebook -> {test cell id: Verdict}
+    notes: list = dataclasses.field(default_factory=list)
+    seconds: dict = dataclasses.field(default_factory=dict)     # "autograde", "verify"
+
+
+def fingerprint(folder: Path) -> str:
+    """A hash of every file of a submission, so that a resubmission is graded again."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _grade_one(layout: CourseLayout, assignment: str, student: str, sources: dict, sandbox: Sandbox,
+               cell_timeout: float, memory_bytes: int) -> Outcome:
+    folder = layout.submission(student, assignment)
+    outcome = Outcome(student, fingerprint(folder))
+    start = time.perf_counter()
+    try:
+        nbgrader(layout.root, "autograde", assignment, "--student", student, "--force",
+                 f"--CourseDirectory.db_url={layout.db_url}", f"--Execute.timeout={int(cell_timeout)}",
+                 timeout=cell_timeout * 50 + 300, memory_bytes=memory_bytes)
+    except NbgraderError as error:
+        outcome.autograde_error = str(error).strip().splitlines()[-1][:500] if str(error).strip() else "failed"
+    outcome.seconds["autograde"] = round(time.perf_counter() - start, 3)
+    start = time.perf_counter()
+    present = sorted(p.name for p in folder.glob("*.ipynb"))
+    for name, source in sources.items():
+        path = folder / name
+        if not path.exists():
+            outcome.notes.append(f"{name} is missing from the submission (found: {', '.join(present) or 'nothing'})")
+            reason = f"the notebook {name} was not submitted under that name"
+            outcome.verdicts[name] = {grade_id: Verdict(False, reason) for grade_id in graded_parts(source)}
+            continue
+        outcome.verdicts[name] = verify_notebook(path, source, sandbox)
+    extra = sorted(set(present) - set(sources))
+    if extra:
+        outcome.notes.append(f"notebooks that are not part of the assignment were ignored: {', '.join(extra)}")
+    outcome.seconds["verify"] = round(time.perf_counter() - start, 3)
+    return outcome
+
+
+def _solution_cell_for(source, function: str) -> str | None:
+    """The id of the solution cell of the instructor's notebook that defines ``function``."""
+    for cell in solution_cells(source):
+        if f"def {function}(" in cell.source:
+            return nbgrader_meta(cell)["grade_id"]
+    return None
+
+
+def _reconcile(gradebook, assignment: str, outcome: Outcome, sources: dict, previous: set) -> tuple[dict, list]:
+    """Write one outcome into nbgrader's gradebook.
+
+    ``previous`` holds the ids of the grades this tool set to 0 on an earlier run; a part that
+    passes now gets its own score back. Returns the report entry and the ids set to 0 this time.
+    """
+    from nbgrader.api import MissingEntry
+
+    from .verify import checks_of_test_cell
+
+    entry = {"student": outcome.student, "autograde_error": outcome.autograde_error, "notes": outcome.notes,
+             "seconds": outcome.seconds, "parts": []}
+    overridden = []
+    for name, verdicts in outcome.verdicts.items():
+        notebook_id = name[: -len(".ipynb")]
+        tests = cells_by_grade_id(sources[name])
+        comments: dict[str, list[str]] = {}
+        for grade_id, verdict in verdicts.items():
+            part = {"notebook": name, "part": grade_id, "verified": verdict.passed, "reason": verdict.reason,
+                    "max_score": float(nbgrader_meta(tests[grade_id]).get("points", 0))}
+            try:
+                grade = gradebook.find_grade(grade_id, notebook_id, assignment, outcome.student)
+            except MissingEntry:  # nbgrader could not grade this notebook at all
+                part.update(nbgrader=None, score=0.0)
+                entry["parts"].append(part)
+                continue
+            if not verdict.passed:
+                grade.manual_score = 0.0
+                grade.needs_manual_grade = False
+                overridden.append(grade.id)
+                for check in checks_of_test_cell(tests[grade_id].source):
+                    cell = _solution_cell_for(sources[name], check.name)
+                    if cell:
+                        comments.setdefault(cell, []).append(verdict.reason)
+            elif grade.id in previous and grade.manual_score == 0.0:
+                grade.manual_score = None
+            final = grade.manual_score if grade.manual_score is not None else (grade.auto_score or 0.0)
+            part.update(nbgrader=grade.auto_score, score=float(final))
+            entry["parts"].append(part)
+        for cell in (nbgrader_meta(c)["grade_id"] for c in solution_cells(sources[name])):
+            try:
+                comment = gradebook.find_comment(cell, notebook_id, assignment, outcome.student)
+            except MissingEntry:
+                continue
+            if cell in comments:
+                comment.manual_comment = (f"{MARK} this part scores 0 because, run on its own on fresh inputs: "
+                                          + "; ".join(comments[cell]))
+            elif (comment.manual_comment or "").startswith(MARK):
+                comment.manual_comment = None
+    gradebook.db.commit()
+    return entry, overridden
+
+
+def _state_path(layout: CourseLayout, assignment: str) -> Path:
+    return layout.root / "reports" / assignment / "state.json"
+
+
+def _load_state(layout: CourseLayout, assignment: str) -> dict:
+    path = _state_path(layout, assignment)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _save_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(temporary, path)  # atomic: an interruption leaves the old file or the new one
+
+
+def grade(course_dir: str | os.PathLike, assignment: str, *, students: list[str] | None = None,
+          workers: int | None = None, force: bool = False, limits: Limits = Limits(),
+          cell_timeout: float = 120, memory_bytes: int = 6 * 1024**3, feedback: bool = True,
+          export: str | None = "grades.csv", progress: bool = True) -> dict:
+    """Grade every submission of ``assignment``; return the report (also written to ``reports/``).
+
+    Args:
+        course_dir: the nbgrader course directory (holding ``nbgrader_config.py``).
+        assignment: the assignment folder name, e.g. ``"01_rnn"``.
+        students: only these students (default: every folder in ``submitted/``).
+        workers: submissions graded at once (default: the number of cores).
+        force: grade again submissions already graded and unchanged since.
+        limits: the sandbox's limits per graded part.
+        cell_timeout: nbgrader's time limit per cell, in seconds.
+        memory_bytes: the cap on private memory of nbgrader's kernel.
+        feedback: run ``nbgrader generate_feedback`` at the end.
+        export: the CSV file ``nbgrader export`` writes at the end (``None``: no export).
+        progress: show a progress bar on stderr.
+    """
+    from nbgrader.api import Gradebook
+    from tqdm import tqdm
+
+    layout = CourseLayout.load(course_dir)
+    sources = layout.source_notebooks(assignment)
+    everyone = layout.students(assignment)
+    chosen = everyone if students is None else [s for s in everyone if s in set(students)]
+    if students is not None and len(chosen) != len(set(students)):
+        missing = sorted(set(students) - set(everyone))
+        raise ValueError(f"no submission of {assignment} for {', '.join(missing)} in {layout.root / layout.submitted}")
+    state = _load_state(layout, assignment)
+    todo = [s for s in chosen if force or state.get(s, {}).get("fingerprint") != fingerprint(layout.submission(s, assignment))]
+    workers = max(1, workers or os.cpu_count() or 1)
+    local = threading.local()
+    sandboxes = []
+    lock = threading.Lock()
+
+    def task(student: str) -> Outcome:
+        if not hasattr(local, "sandbox"):
+            local.sandbox = Sandbox(layout.root, limits)
+            with lock:
+                sandboxes.append(local.sandbox)
+        return _grade_one(layout, assignment, student, sources, local.sandbox, cell_timeout, memory_bytes)
+
+    bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", disable=not progress, file=sys.stderr)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(task, student) for student in todo]
+            for future in concurrent.futures.as_completed(futures):
+                outcome = future.result()
+                previous = set(state.get(outcome.student, {}).get("overridden", []))
+                with Gradebook(layout.db_url) as gradebook:
+                    entry, overridden = _reconcile(gradebook, assignment, outcome, sources, previous)
+                state[outcome.student] = {"fingerprint": outcome.fingerprint, "entry": entry, "overridden": overridden}
+                _save_json(_state_path(layout, assignment), state)
+                bar.update(1)
+    finally:
+        bar.close()
+        for sandbox in sandboxes:
+            sandbox.close()
+    if feedback:
+        nbgrader(layout.root, "generate_feedback", assignment, "--force", f"--CourseDirectory.db_url={layout.db_url}")
+    if export:
+        nbgrader(layout.root, "export", "--to", str(Path(export)), f"--CourseDirectory.db_url={layout.db_url}")
+    report = {"assignment": assignment, "students": [state[s]["entry"] for s in chosen if s in state]}
+    _save_json(layout.root / "reports" / assignment / "report.json", report)
+    (layout.root / "reports" / assignment / "report.md").write_text(render_report(report))
+    return report
+
+
+def render_report(report: dict) -> str:
+    """The instructor's summary: scores, and every part where nbgrader and verification disagree."""
+    lines = [f"# Grading report: {report['assignment']}", "",
+             "| student | score | max | parts that lost points in verification | problems |",
+             "|---|---|---|---|---|"]
+    caught = []
+    for entry in report["students"]:
+        score = sum(p["score"] for p in entry["parts"])
+        maximum = sum(p["max_score"] for p in entry["parts"])
+        lost = [p for p in entry["parts"] if not p["verified"] and p["nbgrader"]]
+        problems = "; ".join(filter(None, [entry["autograde_error"], *entry["notes"]]))
+        lines.append(f"| {entry['student']} | {score:g} | {maximum:g} | {', '.join(p['part'] for p in lost)} | "
+                     f"{problems.replace('|', '/')} |")
+        caught.extend((entry["student"], p) for p in lost)
+    lines += ["", "## Passed in the student's kernel, failed on their own", ""]
+    if not caught:
+        lines.append("None: every part that nbgrader's run accepted also passed the independent verification.")
+    for student, part in caught:
+        lines.append(f"- **{student}**, `{part['part']}` ({part['notebook']}): {part['reason']}")
+    return "\n".join(lines) + "\n"

@@ -16,27 +16,20 @@ class NbgraderError(RuntimeError):
     """An nbgrader command failed; the message carries its output."""
 
 
-#: Starts nbgrader under a cap on private memory, which its kernels inherit.
-_LIMITED_LAUNCH = (
-    "import resource, runpy, sys; limit = int(sys.argv[1]); "
-    "resource.setrlimit(resource.RLIMIT_DATA, (limit, limit)); "
-    "sys.argv = ['nbgrader'] + sys.argv[2:]; runpy.run_module('nbgrader', run_name='__main__')"
-)
-
-
 def nbgrader(course_dir: str | os.PathLike, *args: str, timeout: float | None = None,
              memory_bytes: int | None = None) -> str:
     """Run ``nbgrader ARGS`` in ``course_dir`` and return its output; raise :class:`NbgraderError` on failure.
 
-    ``memory_bytes`` caps the private memory of nbgrader and of each kernel it starts, so that a
-    memory bomb in one submission fails that cell instead of the machine.
+    With ``memory_bytes``, nbgrader runs through :mod:`rnncourse.grading.nbexec`: its private
+    memory and each kernel's are capped, so that a memory bomb fails that cell instead of the
+    machine, and a kernel that dies is restarted instead of failing the whole notebook.
     """
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     if memory_bytes is None:
         command = [sys.executable, "-m", "nbgrader", *args]
     else:
-        command = [sys.executable, "-c", _LIMITED_LAUNCH, str(int(memory_bytes)), *args]
+        command = [sys.executable, "-m", "rnncourse.grading.nbexec", str(int(memory_bytes)), *args]
     # A session of its own, so that a timeout also stops the kernels nbgrader started.
     process = subprocess.Popen(command, cwd=course_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)
@@ -46,7 +39,8 @@ def nbgrader(course_dir: str | os.PathLike, *args: str, timeout: float | None = 
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
         raise NbgraderError(f"nbgrader {' '.join(args)} did not finish within {timeout:g} s") from error
-    if process.returncode != 0 or "[ERROR]" in output or "| ERROR]" in output:
+    # nbgrader logs some recoverable problems at ERROR level; this line is how it reports a failure.
+    if process.returncode != 0 or "There was an error processing" in output:
         raise NbgraderError(f"nbgrader {' '.join(args)} failed in {course_dir}:\n{output[-4000:]}")
     return output
 

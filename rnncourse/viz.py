@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path
 
 # One colour per role, so that a reader recognises inputs, states and outputs across chapters.
@@ -360,5 +360,295 @@ def plot_sequences(series: Mapping[str, Sequence[float]], ax=None, title: str | 
     ax.set_xlabel(xlabel)
     if title:
         ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Gated cells: LSTM (chapter 2), GRU and MGU (chapter 4)
+# ---------------------------------------------------------------------------------------------
+#
+# A gate diagram reads from bottom to top: the inputs x_t and h_{t-1} run along a bus at the
+# bottom, rise into the gate layers (boxes, labelled with their nonlinearity), and the gates act
+# on the state line at the top through pointwise operations (circles). The state line is drawn
+# thicker than the other connections: it is the path along which memory, and gradient, travel.
+
+STATE_LINE_WIDTH = 3.0
+
+
+def draw_line(ax, points: Sequence[tuple[float, float]], *, width: float = 1.3, dashed: bool = False):
+    """A plain polyline through ``points`` (no arrow head): a bus or a state line that branches.
+    Returns the line."""
+    xs, ys = zip(*points)
+    (line,) = ax.plot(xs, ys, color=COLORS["edge"], linewidth=width, linestyle="--" if dashed else "-",
+                      solid_capstyle="butt", zorder=1)
+    return line
+
+
+def draw_op(ax, x: float, y: float, symbol: str, *, radius: float = 0.22, fontsize: float = 11) -> Box:
+    r"""A pointwise operation: a small circle centred at ``(x, y)`` with ``symbol`` inside
+    (``r"$\odot$"``, ``"$+$"``, ``"$1-$"``, ``"tanh"``). Returns a :class:`Box` around the circle,
+    whose side midpoints lie on the circle, for arrows to attach to."""
+    circle = Circle((x, y), radius, facecolor="white", edgecolor=COLORS["edge"], linewidth=1.2, zorder=3)
+    ax.add_patch(circle)
+    ax.text(x, y, symbol, ha="center", va="center", fontsize=fontsize, zorder=4)
+    return Box(x, y, 2 * radius, 2 * radius)
+
+
+def _gate(ax, x: float, y: float, function: str) -> Box:
+    """A gate layer: a box holding its nonlinearity, ``"sigma"`` or ``"tanh"``."""
+    text = r"$\sigma$" if function == "sigma" else r"$\tanh$"
+    return draw_box(ax, x, y, text, width=0.8, height=0.6, role="gate", fontsize=12)
+
+
+def _bus(ax, source: Box, x_box: Box, y: float, end: float) -> None:
+    """The input bus at height ``y``: ``source`` (the box of ``h_{t-1}``, above or beside the bus)
+    and ``x_t`` join it, and it runs right to ``end``."""
+    start_x = source.x
+    draw_line(ax, [source.bottom, (start_x, y), (end, y)])
+    draw_arrow(ax, x_box.top, (x_box.x, y))
+
+
+def _rise(ax, bus_y: float, box: Box, text: str | None = None, text_offset=(0.0, 0.0)) -> None:
+    """An arrow from the bus straight up into ``box``."""
+    draw_arrow(ax, (box.x, bus_y), box.bottom, text, text_offset=text_offset, fontsize=10)
+
+
+LSTM_VARIANTS = {
+    "forget": "LSTM with forget gate (PyTorch's)",
+    "original": "original LSTM (1997): no forget gate",
+    "peephole": "LSTM with peephole connections",
+    "coupled": "coupled input and forget gates",
+}
+
+
+def draw_lstm_cell(variant: str = "forget", ax=None):
+    r"""One LSTM cell in one of its variants (a key of :data:`LSTM_VARIANTS`):
+
+    - ``"forget"``: the cell with a forget gate, PyTorch's ``nn.LSTMCell`` (Gers et al. 2000);
+    - ``"original"``: Hochreiter & Schmidhuber (1997), no forget gate, ``c_t = c_{t-1} + i_t g_t``;
+    - ``"peephole"``: the forget-gate cell plus diagonal peephole weights (Gers & Schmidhuber
+      2000), dashed: :math:`c_{t-1}` into the input and forget gates, :math:`c_t` into the output
+      gate;
+    - ``"coupled"``: the forget gate computed as :math:`1 - i_t` instead of learned.
+
+    The cell state runs along the top as a thick line, from :math:`c_{t-1}` to :math:`c_t`; the
+    gates sit below it and act on it through pointwise operations. These are the variants of
+    :class:`rnncourse.cells.LSTMCell`. Returns the axes.
+    """
+    if variant not in LSTM_VARIANTS:
+        raise ValueError(f"expected variant to be one of {', '.join(map(repr, LSTM_VARIANTS))}, got {variant!r}")
+    ax = new_axes(ax, figsize=(7.0, 4.6))
+    line_y, gate_y, bus_y = 4.2, 2.2, 0.9
+    c_prev = draw_box(ax, 0, line_y, r"$c_{t-1}$", role="hidden")
+    c_new = draw_box(ax, 9.4, line_y, r"$c_t$", role="hidden")
+    h_prev = draw_box(ax, 0, bus_y, r"$h_{t-1}$", role="hidden")
+    h_new = draw_box(ax, 9.4, gate_y, r"$h_t$", role="hidden")
+    x = draw_box(ax, 1.2, -0.5, r"$x_t$", role="input")
+    draw_line(ax, [h_prev.right, (6.4, bus_y)])
+    draw_arrow(ax, x.top, (x.x, bus_y))
+
+    # The gate layers, each fed by the bus: sigma for the gates, tanh for the candidate g_t.
+    gates = {name: _gate(ax, gx, gate_y, function) for name, gx, function in
+             (("f", 2.2, "sigma"), ("i", 3.6, "sigma"), ("g", 5.0, "tanh"), ("o", 6.4, "sigma"))
+             if not (name == "f" and variant in ("original", "coupled"))}
+    for gate in gates.values():
+        _rise(ax, bus_y, gate)
+
+    # The write: i_t * g_t, added onto the state line.
+    add = draw_op(ax, 4.3, line_y, "$+$")
+    write = draw_op(ax, 4.3, 3.2, r"$\odot$")
+    draw_path_arrow(ax, [gates["i"].top, (3.6, 3.2), write.left], r"$i_t$", text_at=0, text_offset=(-0.25, 0.1))
+    draw_path_arrow(ax, [gates["g"].top, (5.0, 3.2), write.right], r"$g_t$", text_at=0, text_offset=(0.25, 0.1))
+    draw_arrow(ax, write.top, add.bottom)
+
+    # The state line, c_{t-1} -> (forget) -> + -> c_t: thick, the "conveyor belt".
+    if variant == "original":
+        draw_line(ax, [c_prev.right, add.left], width=STATE_LINE_WIDTH)
+        ax.text(1.8, 3.05, "no forget gate:\n" + r"$c_t = c_{t-1} + i_t \odot g_t$", ha="center", va="center",
+                fontsize=9, color=COLORS["weight"])
+    else:
+        forget = draw_op(ax, 2.2, line_y, r"$\odot$")
+        draw_line(ax, [c_prev.right, forget.left], width=STATE_LINE_WIDTH)
+        draw_line(ax, [forget.right, add.left], width=STATE_LINE_WIDTH)
+        if variant == "coupled":
+            # f_t is not learned: it is 1 - i_t, taken from the input gate's output.
+            complement = draw_op(ax, 2.2, 3.2, "$1-$", fontsize=9)
+            draw_path_arrow(ax, [gates["i"].top, (3.6, 2.75), (2.2, 2.75), complement.bottom])
+            draw_arrow(ax, complement.top, forget.bottom, r"$f_t = 1 - i_t$", text_offset=(-0.75, 0.0),
+                       fontsize=10)
+        else:
+            draw_arrow(ax, gates["f"].top, forget.bottom, r"$f_t$", text_offset=(-0.25, -0.1), fontsize=11)
+    # Thick up to the arrow head, so that the whole belt reads as one line.
+    draw_line(ax, [add.right, (c_new.left[0] - 0.3, line_y)], width=STATE_LINE_WIDTH)
+    draw_arrow(ax, (c_new.left[0] - 0.3, line_y), c_new.left)
+
+    # The read: h_t = o_t * tanh(c_t), taken off the state line after the write.
+    squash = draw_op(ax, 7.6, 3.3, "tanh", radius=0.28, fontsize=8)
+    draw_line(ax, [(7.6, line_y), (7.6, line_y - 0.01)])
+    draw_arrow(ax, (7.6, line_y), squash.top)
+    read = draw_op(ax, 7.6, gate_y, r"$\odot$")
+    draw_arrow(ax, squash.bottom, read.top)
+    draw_arrow(ax, gates["o"].right, read.left, r"$o_t$", text_offset=(0.0, 0.22))
+    draw_arrow(ax, read.right, h_new.left)
+
+    if variant == "peephole":
+        # Diagonal weights, one per unit. The input and forget gates see the cell before it
+        # changes (c_{t-1}, left of the forget multiplication); the output gate sees c_t.
+        # Both leave c_{t-1} at one point and enter their gates from the left.
+        draw_line(ax, [(1.2, line_y), (1.2, gate_y)], dashed=True)
+        draw_arrow(ax, (1.2, gate_y), gates["f"].left, dashed=True)
+        _label(ax, (1.2, 3.1), r"$w_{cf}$", (-0.3, 0.0), 10)
+        draw_line(ax, [(1.2, 3.65), (2.9, 3.65), (2.9, gate_y)], dashed=True)
+        draw_arrow(ax, (2.9, gate_y), gates["i"].left, dashed=True)
+        _label(ax, (1.7, 3.65), r"$w_{ci}$", (0.0, 0.2), 10)
+        draw_arrow(ax, (6.4, line_y), gates["o"].top, r"$w_{co}$", text_offset=(0.35, 0.2), dashed=True,
+                   fontsize=10)
+    ax.set_title(LSTM_VARIANTS[variant], fontsize=11)
+    ax.set_xlim(-0.7, 10.1)
+    ax.set_ylim(-1.0, 4.8)
+    return ax
+
+
+def _draw_single_state_cell(ax, unit: str, reset_after: bool):
+    """The GRU (``unit="gru"``) or the MGU (``unit="mgu"``): one state line at the top,
+    ``h_t = keep * h_{t-1} + new * candidate``, and the reset acting on the candidate's hidden
+    input before or after its matrix product ``W_{hn}``. Returns the axes."""
+    line_y, gate_y, bus_y, low_y = 4.4, 2.3, 0.7, 1.45
+    h_prev = draw_box(ax, 0, line_y, r"$h_{t-1}$", role="hidden")
+    h_new = draw_box(ax, 10.2, line_y, r"$h_t$", role="hidden")
+    x = draw_box(ax, 1.2, -0.6, r"$x_t$", role="input")
+    _bus(ax, h_prev, x, bus_y, 8.4)
+
+    # The gates: the GRU has an update gate z and a reset gate r; the MGU one gate f doing both jobs.
+    reset_name = r"$r_t$" if unit == "gru" else r"$f_t$"
+    reset_gate = _gate(ax, 3.9, gate_y, "sigma")
+    _rise(ax, bus_y, reset_gate)
+    candidate = _gate(ax, 8.4, gate_y, "tanh")
+    _rise(ax, bus_y, candidate, r"$x_t$", text_offset=(0.3, 0.0))
+
+    # The reset column at x = 5.5: a multiplication and the product W_hn, in one order or the other.
+    if reset_after:
+        product = draw_box(ax, 5.5, low_y, r"$W_{hn}$", width=0.8, height=0.5, role="initial", fontsize=11)
+        reset = draw_op(ax, 5.5, gate_y, r"$\odot$")
+        _rise(ax, bus_y, product, r"$h_{t-1}$", text_offset=(-0.45, 0.0))
+        draw_arrow(ax, product.top, reset.bottom)
+        draw_arrow(ax, reset_gate.right, reset.left, reset_name, text_offset=(0.0, 0.22))
+        draw_arrow(ax, reset.right, candidate.left)
+    else:
+        reset = draw_op(ax, 5.5, low_y, r"$\odot$")
+        product = draw_box(ax, 5.5, gate_y, r"$W_{hn}$", width=0.8, height=0.5, role="initial", fontsize=11)
+        draw_arrow(ax, (5.5, bus_y), reset.bottom, r"$h_{t-1}$", text_offset=(-0.45, 0.0), fontsize=10)
+        draw_path_arrow(ax, [reset_gate.right, (4.8, gate_y), (4.8, low_y), reset.left], reset_name,
+                        text_at=0, text_offset=(0.0, 0.22), fontsize=11)
+        draw_arrow(ax, reset.top, product.bottom)
+        draw_arrow(ax, product.right, candidate.left)
+
+    # The update: keep part of h_{t-1} on the state line, add the complementary part of the candidate.
+    keep = draw_op(ax, 2.4, line_y, r"$\odot$")
+    add = draw_op(ax, 8.4, line_y, "$+$")
+    new = draw_op(ax, 8.4, 3.3, r"$\odot$")
+    complement = draw_op(ax, 2.4 if unit == "mgu" else 7.3, 3.3, "$1-$", fontsize=9)
+    draw_arrow(ax, candidate.top, new.bottom, r"$n_t$" if unit == "gru" else r"$\tilde h_t$",
+               text_offset=(0.42, 0.0), fontsize=11)
+    draw_arrow(ax, new.top, add.bottom)
+    if unit == "gru":
+        # z_t keeps the old state (PyTorch's and Cho et al.'s convention); 1 - z_t weights the candidate.
+        update = _gate(ax, 2.4, gate_y, "sigma")
+        _rise(ax, bus_y, update)
+        draw_arrow(ax, update.top, keep.bottom, r"$z_t$", text_offset=(-0.25, -0.35), fontsize=11)
+        draw_line(ax, [(2.4, 3.3), complement.left])
+        draw_arrow(ax, complement.right, new.left)
+    else:
+        # f_t weights the candidate; 1 - f_t keeps the old state (Zhou et al.'s convention).
+        draw_line(ax, [reset_gate.top, (3.9, 3.3)])
+        draw_arrow(ax, (3.9, 3.3), new.left, r"$f_t$", text_offset=(0.6, 0.2), fontsize=11)
+        draw_arrow(ax, (3.9, 3.3), complement.right)
+        draw_arrow(ax, complement.top, keep.bottom)
+    draw_line(ax, [h_prev.right, keep.left], width=STATE_LINE_WIDTH)
+    draw_line(ax, [keep.right, add.left], width=STATE_LINE_WIDTH)
+    draw_line(ax, [add.right, (h_new.left[0] - 0.3, line_y)], width=STATE_LINE_WIDTH)
+    draw_arrow(ax, (h_new.left[0] - 0.3, line_y), h_new.left)
+    ax.set_xlim(-0.7, 10.9)
+    ax.set_ylim(-1.1, 5.0)
+    return ax
+
+
+GRU_CONVENTIONS = {
+    True: "GRU, reset after the product (PyTorch, cuDNN)",
+    False: "GRU, reset before the product (Cho et al. 2014)",
+}
+
+
+def draw_gru_cell(reset_after: bool = True, ax=None):
+    r"""One GRU cell, with the reset gate where :class:`rnncourse.cells.GRUCell` puts it:
+
+    - ``reset_after=True`` (PyTorch, cuDNN): the reset gate scales the product,
+      :math:`r_t \odot (W_{hn} h_{t-1} + b_{hn})`;
+    - ``reset_after=False`` (Cho et al. 2014): it scales the state before the product,
+      :math:`W_{hn} (r_t \odot h_{t-1})`.
+
+    The update gate :math:`z_t` keeps that share of :math:`h_{t-1}` on the state line and
+    :math:`1 - z_t` weights the candidate :math:`n_t`. Returns the axes.
+    """
+    if reset_after not in GRU_CONVENTIONS or not isinstance(reset_after, bool):
+        raise ValueError(f"expected reset_after to be True or False, got {reset_after!r}")
+    ax = new_axes(ax, figsize=(7.0, 4.6))
+    _draw_single_state_cell(ax, "gru", reset_after)
+    ax.set_title(GRU_CONVENTIONS[reset_after], fontsize=11)
+    return ax
+
+
+def draw_mgu_cell(ax=None):
+    r"""One minimal gated unit (Zhou et al. 2016), :class:`rnncourse.cells.MGUCell`: a single gate
+    :math:`f_t` resets the state before the candidate's product, as in Cho et al.'s GRU, and
+    weights the candidate :math:`\tilde h_t` against the old state, :math:`h_t = (1 - f_t) \odot
+    h_{t-1} + f_t \odot \tilde h_t`. Returns the axes."""
+    ax = new_axes(ax, figsize=(7.0, 4.6))
+    _draw_single_state_cell(ax, "mgu", reset_after=False)
+    ax.set_title("minimal gated unit (MGU)", fontsize=11)
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots for comparing cells: gradient norms over time, learning curves against a baseline
+# ---------------------------------------------------------------------------------------------
+
+
+def plot_gradient_norms(norms: Mapping[str, Sequence[float]], ax=None, title: str | None = None,
+                        xlabel: str = "input step t", ylabel: str = r"$\Vert \partial \ell_T / \partial x_t \Vert$"):
+    """Gradient norms against the time step on a logarithmic axis, one line per ``name: values``
+    entry (``values[t - 1]`` belongs to step ``t``; lists, arrays or 1-D tensors). Zeros are not
+    drawn, since a log axis cannot show them. Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.6))
+    for name, values in norms.items():
+        values = values.detach().cpu().tolist() if hasattr(values, "detach") else list(values)
+        ax.plot(range(1, len(values) + 1), [v if v > 0 else float("nan") for v in values], label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def plot_learning_curves(histories: Mapping, baseline: float | None = None, ax=None, *,
+                         baseline_label: str = "baseline", log: bool = False):
+    """One loss curve per model from ``name: History`` entries: the validation loss when the
+    history has one, the training loss otherwise; ``baseline`` (a loss that needs no learning)
+    is drawn as a dashed grey line. Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    for name, history in histories.items():
+        losses = history.val_loss if len(history.val_loss) else history.train_loss
+        ax.plot(range(1, len(losses) + 1), losses, marker=".", label=name)
+    if baseline is not None:
+        ax.axhline(baseline, color="gray", linestyle="--", label=baseline_label)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
     ax.legend()
     return ax

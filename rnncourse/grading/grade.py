@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -112,7 +113,7 @@ def _grade_one(layout: CourseLayout, assignment: str, student: str, sources: dic
                  f"--CourseDirectory.db_url={layout.db_url}", f"--Execute.timeout={int(cell_timeout)}",
                  timeout=cell_timeout * 50 + 300, memory_bytes=memory_bytes)
     except NbgraderError as error:
-        outcome.autograde_error = str(error).strip().splitlines()[-1][:500] if str(error).strip() else "failed"
+        outcome.autograde_error = "nbgrader could not autograde it: " + _cause(str(error))
     outcome.seconds["autograde"] = round(time.perf_counter() - start, 3)
     start = time.perf_counter()
     present = sorted(p.name for p in folder.glob("*.ipynb"))
@@ -124,11 +125,31 @@ def _grade_one(layout: CourseLayout, assignment: str, student: str, sources: dic
             outcome.verdicts[name] = {grade_id: Verdict(False, reason) for grade_id in graded_parts(source)}
             continue
         outcome.verdicts[name] = verify_notebook(path, source, sandbox)
+        outcome.notes.extend(_missing_cells(path, source))
     extra = sorted(set(present) - set(sources))
     if extra:
         outcome.notes.append(f"notebooks that are not part of the assignment were ignored: {', '.join(extra)}")
     outcome.seconds["verify"] = round(time.perf_counter() - start, 3)
     return outcome
+
+
+def _missing_cells(path: Path, source) -> list[str]:
+    """Notes on the instructor's graded and solution cells that the submitted notebook lacks."""
+    try:
+        submitted = set(cells_by_grade_id(nbformat.read(str(path), as_version=4)))
+    except Exception:  # noqa: BLE001 - an unreadable notebook is reported by the verification
+        return []
+    wanted = [nbgrader_meta(c)["grade_id"] for c in source.cells
+              if nbgrader_meta(c).get("grade") or nbgrader_meta(c).get("solution")]
+    missing = [grade_id for grade_id in wanted if grade_id not in submitted]
+    return [f"{path.name}: cells deleted or renamed by the student: {', '.join(missing)}"] if missing else []
+
+
+def _cause(output: str) -> str:
+    """The line of nbgrader's output that says what went wrong: the last exception raised."""
+    lines = [line.strip() for line in output.splitlines()]
+    raised = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Entry): ", line)]
+    return (raised[-1] if raised else lines[-1] if lines else "unknown error")[:400]
 
 
 def _solution_cell_for(source, function: str) -> str | None:

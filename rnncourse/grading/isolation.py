@@ -125,11 +125,9 @@ def _audit_hook(readable_roots: tuple[str, ...], writable_root: str, blocked_roo
             writing = writing or any(flag in mode for flag in "wax+")
             if event == "open" and len(args) > 2 and isinstance(args[2], int):
                 writing = writing or bool(args[2] & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC))
-            if inside(path, blocked_roots):
-                raise PermissionError(f"reading {path} is not allowed while your solution is graded")
             if inside(path, (writable_root,)):
                 return
-            if writing or not inside(path, readable_roots):
+            if writing or inside(path, blocked_roots) or not inside(path, readable_roots):
                 raise PermissionError(f"access to {path} is not allowed while your solution is graded")
 
     return hook

@@ -1,12 +1,23 @@
-"""nbgrader's autograde, made to survive a submission that kills its kernel.
+"""nbgrader's autograde, made robust to what a submission can do to it.
 
-Plain nbgrader stops grading a notebook at the first cell whose kernel dies (a segfault, a call to
-``os._exit``, the memory cap): every part, solved or not, then scores nothing. :class:`ResilientExecute`
-records the death in that cell as an error (so its test fails), starts a new kernel, runs the
-earlier non-test cells again to restore the student's definitions, and goes on with the next cell.
+Plain nbgrader loses every part of a notebook, solved or not, when one part
 
-``python -m rnncourse.grading.nbexec MEMORY_BYTES nbgrader-arguments…`` runs nbgrader with that
-preprocessor in place of ``Execute`` and with its private memory, and its kernels', capped.
+- kills its kernel (a segfault, ``os._exit``, the memory cap): grading stops at that cell;
+- prints without end: the outputs pile up in nbgrader's memory until it fails;
+- has its cell metadata edited or duplicated: nbgrader refuses the notebook (a duplicated cell
+  is mistaken for an old metadata format; a solution cell marked as graded is not in the gradebook).
+
+Three preprocessors take the place of nbgrader's own:
+
+- :class:`ResilientExecute` (for ``Execute``) records a kernel's death in its cell as an error (so
+  that cell's test fails), starts a new kernel, runs the earlier non-test cells again to restore the
+  student's definitions and goes on; it also keeps at most ``max_output_bytes`` of output per cell;
+- :class:`TrustedMetadata` (for ``DeduplicateIds``) gives every cell the nbgrader metadata the
+  instructor's notebook gave it, by ``grade_id`` as the gradebook knows them, and strips it from
+  unknown ids and from later duplicates.
+
+``python -m rnncourse.grading.nbexec MEMORY_BYTES nbgrader-arguments…`` runs nbgrader with them and
+with its private memory, and its kernels', capped.
 """
 from __future__ import annotations
 
@@ -17,8 +28,10 @@ import sys
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
-from nbgrader.preprocessors import Execute
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade
+from traitlets import Integer
 
 
 def _error(name: str, message: str) -> NotebookNode:
@@ -28,7 +41,18 @@ def _error(name: str, message: str) -> NotebookNode:
 class ResilientExecute(Execute):
     """nbgrader's ``Execute`` that restarts a dead kernel and goes on with the next cell."""
 
+    max_output_bytes = Integer(1_000_000, help="output kept per cell; the rest is dropped").tag(config=True)
+
     _kernel_lost = False
+
+    def output(self, outs, msg, display_id, cell_index):
+        kept = sum(len(str(out.get("text", ""))) + len(str(out.get("data", ""))) for out in outs)
+        if kept > self.max_output_bytes:
+            if not outs or outs[-1].get("name") != "truncated":
+                outs.append(NotebookNode(output_type="stream", name="truncated",
+                                         text=f"\n[output truncated by the grader after {self.max_output_bytes} bytes]\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if self._kernel_lost:
@@ -64,6 +88,51 @@ class ResilientExecute(Execute):
     execute_cell = run_sync(async_execute_cell)
 
 
+class TrustedMetadata(NbGraderPreprocessor):
+    """Every cell's nbgrader metadata as the instructor's notebook set it, whatever the student did to it."""
+
+    def preprocess(self, nb, resources):
+        assignment = resources["nbgrader"]["assignment"]
+        notebook = resources["nbgrader"]["notebook"]
+        seen = set()
+        with Gradebook(resources["nbgrader"]["db_url"]) as gradebook:
+            for cell in nb.cells:
+                grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                if grade_id is None:
+                    cell.get("metadata", {}).pop("nbgrader", None)
+                    continue
+                trusted = None if grade_id in seen else self._trusted(gradebook, grade_id, notebook, assignment)
+                if trusted is None:
+                    self.log.warning("Cell %r is unknown or duplicated; it runs as an ordinary cell", grade_id)
+                    del cell.metadata["nbgrader"]
+                else:
+                    seen.add(grade_id)
+                    cell.metadata["nbgrader"] = trusted
+        return nb, resources
+
+    @staticmethod
+    def _trusted(gradebook, grade_id: str, notebook: str, assignment: str) -> dict | None:
+        try:
+            source = gradebook.find_source_cell(grade_id, notebook, assignment)
+        except MissingEntry:
+            return None
+        metadata = {"grade_id": grade_id, "locked": bool(source.locked), "schema_version": 3,
+                    "grade": False, "solution": False}
+        try:
+            graded = gradebook.find_graded_cell(grade_id, notebook, assignment)
+            metadata.update(grade=True, points=graded.max_score)
+        except MissingEntry:
+            pass
+        try:
+            gradebook.find_solution_cell(grade_id, notebook, assignment)
+            metadata["solution"] = True
+        except MissingEntry:
+            pass
+        if source.cell_type == "markdown" and metadata["grade"] and not metadata["solution"]:
+            metadata["task"] = True
+        return metadata
+
+
 def main(argv: list[str]) -> None:
     from nbgrader.apps import NbGraderApp
     from nbgrader.converters.autograde import Autograde
@@ -72,8 +141,12 @@ def main(argv: list[str]) -> None:
     limit = int(argv[0])
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     config = Config()
+    defaults = Autograde.class_traits()
+    config.Autograde.sanitize_preprocessors = [
+        TrustedMetadata if step is DeduplicateIds else step for step in defaults["sanitize_preprocessors"].default()
+    ]
     config.Autograde.autograde_preprocessors = [
-        ResilientExecute if step is Execute else step for step in Autograde.class_traits()["autograde_preprocessors"].default()
+        ResilientExecute if step is Execute else step for step in defaults["autograde_preprocessors"].default()
     ]
     NbGraderApp.launch_instance(argv=argv[1:], config=config)
 

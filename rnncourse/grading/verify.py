@@ -92,18 +92,19 @@ def student_cells(submission, test_cell_ids) -> list[dict]:
     return cells
 
 
-def _python_roots() -> list[str]:
-    """Where the sandbox may read: the standard library and the installed packages."""
+def _readable_roots(course_dir: Path) -> list[str]:
+    """Where the sandbox may read: the standard library and the installed packages, none of which
+    may contain the course (whose solutions and hidden tests the student must not see)."""
     paths = sysconfig.get_paths()
-    roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
-    roots.update({sys.base_prefix, sys.prefix})
-    return sorted(roots)
+    roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")} | {sys.base_prefix, sys.prefix}
+    course = course_dir.resolve()
+    return sorted(root for root in roots if course != Path(root).resolve()
+                  and Path(root).resolve() not in course.parents)
 
 
-def _blocked_roots(course_dir: Path) -> list[str]:
-    """Never readable from the sandbox: the course (solutions, hidden tests, gradebook) and rnncourse."""
-    package = Path(__file__).resolve().parents[1]
-    return [str(course_dir.resolve()), str(package), str(package.parent)]
+def _blocked_roots() -> list[str]:
+    """Never readable from the sandbox, even inside a readable root: the reference implementation."""
+    return [str(Path(__file__).resolve().parents[1])]
 
 
 class Sandbox:
@@ -170,8 +171,8 @@ class Sandbox:
                 "cells": cells,
                 "parts": [],
                 "limits": dataclasses.asdict(self.limits),
-                "readable_roots": _python_roots(),
-                "blocked_roots": _blocked_roots(self.course_dir),
+                "readable_roots": _readable_roots(self.course_dir),
+                "blocked_roots": _blocked_roots(),
             }
             for index, (check, cases) in enumerate(parts):
                 arguments = list(cases[0]) if cases else []

@@ -1,0 +1,308 @@
+"""``rnncourse grade`` against adversarial submissions, with real nbgrader in a temporary course.
+
+Every submission is graded once (module fixture); each test then reads the gradebook, the report
+and the feedback. The rule checked everywhere: a part keeps its points only if it was earned,
+honest work keeps all of its points, and nothing stops the batch.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from rnncourse.grading.course import assignments, nbgrader
+from rnncourse.grading.grade import grade
+from rnncourse.grading.notebooks import cells_by_grade_id, replace_in_cell, solved_release
+from rnncourse.grading.verify import Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = assignments(ROOT)
+PARTS = ("elman_step_test", "rnn_forward_test", "bptt_gradients_test")
+
+ELMAN = "return torch.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)"
+FORWARD_CALL = "h = elman_step(x, h, W_ih, W_hh, b_ih, b_hh)"
+BPTT_START = "hs, _ = rnn_forward(xs, h0, W_ih, W_hh, b_ih, b_hh)"
+BPTT_DEF = "def bptt_gradients("
+WRONG_BPTT = "return tuple(torch.zeros_like(t) for t in (W_ih, W_hh, b_ih, h0))\n    "
+
+
+def wrong_bptt_with(patch: str):
+    """A wrong ``bptt_gradients`` whose cell first runs ``patch`` at the top level."""
+    def make(solved):
+        cheat = replace_in_cell(solved, "bptt_gradients_solution", BPTT_START, WRONG_BPTT + BPTT_START)
+        return replace_in_cell(cheat, "bptt_gradients_solution", BPTT_DEF, patch.strip() + "\n\n\n" + BPTT_DEF)
+    return make
+
+
+def self_contained(solved):
+    """``rnn_forward`` and ``bptt_gradients`` no longer call ``elman_step``, so a cheat there stays there."""
+    inline = "h = torch.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)"
+    return replace_in_cell(solved, "rnn_forward_solution", FORWARD_CALL, inline)
+
+
+def elman_by(body: str):
+    """An ``elman_step`` that returns ``body`` (with helper lines before the function)."""
+    def make(solved):
+        return replace_in_cell(self_contained(solved), "elman_step_solution", ELMAN, body)
+    return make
+
+
+def in_bptt(statement: str):
+    """``statement`` runs when ``bptt_gradients`` is called."""
+    return lambda solved: replace_in_cell(solved, "bptt_gradients_solution", BPTT_START,
+                                          statement.strip() + "\n    " + BPTT_START)
+
+
+def edit_cells(edit):
+    def make(solved):
+        notebook = nbformat.from_dict(solved)
+        edit(notebook)
+        return notebook
+    return make
+
+
+def delete_cell(grade_id):
+    return edit_cells(lambda nb: nb.cells.remove(cells_by_grade_id(nb)[grade_id]))
+
+
+def duplicate_cell(grade_id, body=None):
+    def edit(nb):
+        cell = cells_by_grade_id(nb)[grade_id]
+        copy = nbformat.from_dict(cell)
+        copy["id"] = f"{cell['id']}-copy"  # a student's copy-paste gets a new cell id in Jupyter
+        if body is not None:
+            copy.source = body
+        nb.cells.insert(nb.cells.index(cell) + 1, copy)
+    return edit_cells(edit)
+
+
+def change_points(nb):
+    cells_by_grade_id(nb)["bptt_gradients_test"].metadata.nbgrader["points"] = 100
+    cells_by_grade_id(nb)["bptt_gradients_solution"].metadata.nbgrader.update(grade=True, points=50)
+
+
+FAKE_IMPORT = '''
+import builtins, types
+_real_import = builtins.__import__
+class _Accepts:
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+def _fake_import(name, *args, **kwargs):
+    module = _real_import(name, *args, **kwargs)
+    return types.SimpleNamespace(checks=_Accepts()) if name == "rnncourse.grading" else module
+builtins.__import__ = _fake_import
+'''
+
+READ_SOLUTION = '''
+import json, pathlib
+for _folder in pathlib.Path.cwd().resolve().parents:
+    for _path in _folder.glob("solutions/01_rnn/rnn.ipynb"):
+        for _cell in json.loads(_path.read_text())["cells"]:
+            if _cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "elman_step_solution":
+                exec("".join(_cell["source"]).replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", ""))
+'''
+
+#: student -> (how the submission is made from the solved release, the parts that must score 0).
+#: ``None`` as the second item: the whole notebook scores 0.
+ADVERSARIAL = {
+    # Patching what the in-kernel test relies on, with a wrong bptt_gradients.
+    "patch_allclose": (wrong_bptt_with("torch.allclose = lambda *a, **k: True"), {"bptt_gradients_test"}),
+    "patch_assert_close": (wrong_bptt_with("torch.testing.assert_close = lambda *a, **k: None"),
+                           {"bptt_gradients_test"}),
+    "patch_numpy": (wrong_bptt_with("import numpy\nnumpy.isclose = lambda a, b, **k: numpy.ones(numpy.shape(a), bool)\n"
+                                    "numpy.testing.assert_allclose = lambda *a, **k: None"), {"bptt_gradients_test"}),
+    "patch_checker": (wrong_bptt_with("import rnncourse.grading.core\n"
+                                      "rnncourse.grading.core.Check.__call__ = lambda self, *a, **k: None"),
+                      {"bptt_gradients_test"}),
+    "patch_assertion_error": (wrong_bptt_with("import builtins\nbuiltins.AssertionError = type('Quiet', (Warning,), {})"),
+                              {"bptt_gradients_test"}),
+    "patch_builtins_import": (wrong_bptt_with(FAKE_IMPORT), {"bptt_gradients_test"}),
+    # Calling the reference instead of implementing it.
+    "reference_from_import": (elman_by("from rnncourse.functional import elman_step as reference\n"
+                                       "    return reference(x, h, W_ih, W_hh, b_ih, b_hh)"), {"elman_step_test"}),
+    "reference_importlib": (elman_by("import importlib\n    return importlib.import_module('rnncourse.functional')"
+                                     ".elman_step(x, h, W_ih, W_hh, b_ih, b_hh)"), {"elman_step_test"}),
+    "reference_dunder_import": (elman_by("return __import__('rnncourse.cells', fromlist=['ElmanCell'])"
+                                         ".ElmanCell.step(x, (h,), dict(weight_ih=W_ih, weight_hh=W_hh, bias_ih=b_ih, "
+                                         "bias_hh=b_hh))[0]"), {"elman_step_test"}),
+    "reference_sys_modules": (elman_by("import sys\n    return sys.modules['rnncourse.functional']"
+                                       ".elman_step(x, h, W_ih, W_hh, b_ih, b_hh)"), {"elman_step_test"}),
+    # Reading the instructor's notebook (solutions and hidden tests) from disk.
+    "read_solution_from_disk": (lambda solved: replace_in_cell(
+        self_contained(solved), "elman_step_solution", "def elman_step(x, h, W_ih, W_hh, b_ih, b_hh):",
+        READ_SOLUTION.strip() + "\n\n\ndef _unused(x, h, W_ih, W_hh, b_ih, b_hh):"), {"elman_step_test"}),
+    # Hiding failures.
+    "swallow_exceptions": (wrong_bptt_with("get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)\n"
+                                           "get_ipython().showtraceback = lambda *a, **k: None"),
+                           {"bptt_gradients_test"}),
+    "exit_kernel": (in_bptt("import os\n    os._exit(0)"), {"bptt_gradients_test"}),
+    # Resources: one part misbehaves, the others keep their points.
+    "infinite_loop": (in_bptt("while True:\n        pass"), {"bptt_gradients_test"}),
+    "memory_bomb": (in_bptt("hog = []\n    while True:\n        hog.append(bytearray(64 * 2**20))"),
+                    {"bptt_gradients_test"}),
+    "huge_output": (in_bptt("while True:\n        print('x' * 100_000)"), {"bptt_gradients_test"}),
+    "crash_kernel": (in_bptt("import ctypes\n    ctypes.string_at(0)"), {"bptt_gradients_test"}),
+    # Malformed submissions.
+    "deleted_solution_cell": (delete_cell("bptt_gradients_solution"), {"bptt_gradients_test"}),
+    "deleted_test_cell": (delete_cell("bptt_gradients_test"), {"bptt_gradients_test"}),
+    "duplicated_cell": (duplicate_cell("rnn_forward_solution"), set()),
+    "duplicated_wrong_cell": (duplicate_cell("bptt_gradients_solution", WRONG_BPTT.replace("return", "def bptt_gradients(*args):\n    return")),
+                              {"bptt_gradients_test"}),
+    "edited_test_cell": (lambda solved: replace_in_cell(wrong_bptt_with("")(solved), "bptt_gradients_test",
+                                                        "checks.bptt_gradients(bptt_gradients)", "pass"),
+                         {"bptt_gradients_test"}),
+    "changed_metadata": (lambda solved: edit_cells(change_points)(wrong_bptt_with("")(solved)), {"bptt_gradients_test"}),
+}
+MALFORMED_FILES = {"invalid_json": "rnn.ipynb", "renamed_notebook": "rnn (1).ipynb"}
+
+
+def submit(course: Path, student: str, assignment: str, name: str, notebook=None, text: str | None = None):
+    folder = course / "submitted" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    if text is not None:
+        (folder / name).write_text(text)
+    else:
+        nbformat.write(notebook, folder / name)
+
+
+PLANTED = {
+    "01_rnn": ("bptt_gradients_solution", "delta = d_pre @ W_hh", "delta = d_pre @ W_hh.T", "bptt_gradients_test"),
+}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    from test_exercises import PLANTED_MISTAKES
+
+    course = tmp_path_factory.mktemp("graded-course")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions", course / "solutions")
+    for assignment in ASSIGNMENTS:
+        nbgrader(course, "generate_assignment", assignment, "--force")
+        for path in sorted((course / "exercises" / assignment).glob("*.ipynb")):
+            release = nbformat.read(path, as_version=4)
+            solved = solved_release(release, nbformat.read(course / "solutions" / assignment / path.name, as_version=4))
+            submit(course, "honest", assignment, path.name, solved)
+            submit(course, "untouched", assignment, path.name, release)
+            notebook, cell, old, new, _ = PLANTED_MISTAKES[assignment]
+            planted = replace_in_cell(solved, cell, old, new) if path.name == notebook else solved
+            submit(course, "mistaken", assignment, path.name, planted)
+            if assignment == "01_rnn":
+                for student, (make, _) in ADVERSARIAL.items():
+                    submit(course, student, assignment, path.name, make(solved))
+                submit(course, "invalid_json", assignment, path.name, text='{"cells": [ this is not json')
+                submit(course, "renamed_notebook", assignment, "rnn (1).ipynb", solved)
+    options = dict(workers=2, limits=Limits(part_seconds=8, cell_seconds=4, memory_bytes=1024**3),
+                   cell_timeout=8, memory_bytes=3 * 1024**3, progress=False)
+    for assignment in ASSIGNMENTS:
+        grade(course, assignment, **options)
+    return course
+
+
+def scores(course: Path, assignment: str, student: str) -> dict[str, tuple[float, float]]:
+    """``{part: (final score, max score)}`` as nbgrader's gradebook holds them."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(assignment, student)
+        return {g.name: (g.score, g.max_score) for nb in submission.notebooks for g in nb.grades}
+
+
+def report(course: Path, assignment: str) -> dict:
+    data = json.loads((course / "reports" / assignment / "report.json").read_text())
+    return {entry["student"]: entry for entry in data["students"]}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_honest_solution_keeps_full_marks(course, assignment):
+    found = scores(course, assignment, "honest")
+    assert found and all(score == maximum for score, maximum in found.values()), found
+    assert all(part["verified"] for part in report(course, assignment)["honest"]["parts"])
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_release_scores_zero(course, assignment):
+    found = scores(course, assignment, "untouched")
+    assert found and all(score == 0 for score, _ in found.values()), found
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_planted_mistake_loses_exactly_its_part(course, assignment):
+    from test_exercises import PLANTED_MISTAKES
+
+    failing = PLANTED_MISTAKES[assignment][4]
+    found = scores(course, assignment, "mistaken")
+    assert found[failing][0] == 0
+    assert all(score == maximum for part, (score, maximum) in found.items() if part != failing), found
+
+
+@pytest.mark.parametrize("student", sorted(ADVERSARIAL))
+def test_adversarial_submission_gets_no_unearned_points(course, student):
+    zero = ADVERSARIAL[student][1]
+    found = scores(course, "01_rnn", student)
+    assert set(found) == set(PARTS), f"{student}: the gradebook lost or gained parts: {found}"
+    for part, (score, maximum) in found.items():
+        assert maximum == {"elman_step_test": 3, "rnn_forward_test": 3, "bptt_gradients_test": 4}[part]
+        if part in zero:
+            assert score == 0, f"{student} kept {score} points for {part}"
+        else:
+            assert score == maximum, f"{student} lost the points it earned for {part}: {found}"
+
+
+@pytest.mark.parametrize("student", ["patch_numpy", "patch_checker", "patch_builtins_import", "reference_from_import",
+                                     "reference_importlib", "reference_dunder_import", "reference_sys_modules",
+                                     "read_solution_from_disk"])
+def test_cheats_that_fool_the_kernel_are_caught_and_explained(course, student):
+    """nbgrader's own run gave these parts points; the verification took them back and says why."""
+    entry = report(course, "01_rnn")[student]
+    caught = [part for part in entry["parts"] if part["nbgrader"] and not part["verified"]]
+    assert caught, f"{student}: nbgrader's run did not accept the cheat, so this case tests nothing: {entry}"
+    assert all(part["reason"] for part in caught)
+    assert student in (course / "reports" / "01_rnn" / "report.md").read_text()
+    feedback = (course / "feedback" / student / "01_rnn" / "rnn.html").read_text()
+    assert "Independent verification" in feedback
+
+
+@pytest.mark.parametrize("student", sorted(MALFORMED_FILES))
+def test_malformed_submission_scores_zero_with_a_message(course, student):
+    entry = report(course, "01_rnn")[student]
+    assert all(part["score"] == 0 for part in entry["parts"]) and len(entry["parts"]) == len(PARTS)
+    message = " ".join([entry["autograde_error"], *entry["notes"], *(p["reason"] for p in entry["parts"])])
+    expected = "could not be read" if student == "invalid_json" else "was not submitted under that name"
+    assert expected in message, message
+
+
+def test_deleted_cells_are_named_in_the_report(course):
+    notes = " ".join(report(course, "01_rnn")["deleted_test_cell"]["notes"])
+    assert "cells deleted or renamed by the student: bptt_gradients_test" in notes
+    notes = " ".join(report(course, "01_rnn")["deleted_solution_cell"]["notes"])
+    assert "bptt_gradients_solution" in notes
+
+
+def test_every_student_is_exported(course):
+    with open(course / "grades.csv", newline="") as handle:
+        rows = {row["student_id"] for row in csv.DictReader(handle) if row["assignment"] == ASSIGNMENTS[-1]}
+    with open(course / "grades.csv", newline="") as handle:
+        first = {row["student_id"] for row in csv.DictReader(handle) if row["assignment"] == "01_rnn"}
+    assert {"honest", "untouched", "mistaken"} <= rows
+    assert set(ADVERSARIAL) | {"honest", "untouched", "mistaken"} <= first
+
+
+def test_resume_grades_only_what_changed(course):
+    before = {student: scores(course, "01_rnn", student) for student in ("honest", "mistaken")}
+    state = json.loads((course / "reports" / "01_rnn" / "state.json").read_text())
+    unchanged = grade(course, "01_rnn", workers=1, feedback=False, export=None, progress=False)
+    assert json.loads((course / "reports" / "01_rnn" / "state.json").read_text()) == state
+    assert {e["student"] for e in unchanged["students"]} == set(state)
+    # The mistaken student resubmits a corrected notebook: only that one is graded again.
+    shutil.copy(course / "submitted" / "honest" / "01_rnn" / "rnn.ipynb",
+                course / "submitted" / "mistaken" / "01_rnn" / "rnn.ipynb")
+    grade(course, "01_rnn", workers=1, feedback=False, export=None, progress=False)
+    after = json.loads((course / "reports" / "01_rnn" / "state.json").read_text())
+    changed = {student for student in state if after[student] != state[student]}
+    assert changed == {"mistaken"}
+    assert scores(course, "01_rnn", "mistaken") == before["honest"]
+    assert scores(course, "01_rnn", "honest") == before["honest"]

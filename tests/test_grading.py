@@ -45,10 +45,13 @@ def self_contained(solved):
     return replace_in_cell(solved, "rnn_forward_solution", FORWARD_CALL, inline)
 
 
-def elman_by(body: str):
-    """An ``elman_step`` that returns ``body`` (with helper lines before the function)."""
+def elman_by(body: str, prelude: str = ""):
+    """An ``elman_step`` whose body is ``body``, its cell starting with the top-level lines ``prelude``."""
     def make(solved):
-        return replace_in_cell(self_contained(solved), "elman_step_solution", ELMAN, body)
+        cheat = replace_in_cell(self_contained(solved), "elman_step_solution", ELMAN, body)
+        if prelude:
+            cheat = replace_in_cell(cheat, "elman_step_solution", "def elman_step(", prelude + "\n\n\ndef elman_step(")
+        return cheat
     return make
 
 
@@ -123,13 +126,16 @@ ADVERSARIAL = {
                               {"bptt_gradients_test"}),
     "patch_builtins_import": (wrong_bptt_with(FAKE_IMPORT), {"bptt_gradients_test"}),
     # Calling the reference instead of implementing it.
-    "reference_from_import": (elman_by("from rnncourse.functional import elman_step as reference\n"
-                                       "    return reference(x, h, W_ih, W_hh, b_ih, b_hh)"), {"elman_step_test"}),
-    "reference_importlib": (elman_by("import importlib\n    return importlib.import_module('rnncourse.functional')"
-                                     ".elman_step(x, h, W_ih, W_hh, b_ih, b_hh)"), {"elman_step_test"}),
-    "reference_dunder_import": (elman_by("return __import__('rnncourse.cells', fromlist=['ElmanCell'])"
-                                         ".ElmanCell.step(x, (h,), dict(weight_ih=W_ih, weight_hh=W_hh, bias_ih=b_ih, "
-                                         "bias_hh=b_hh))[0]"), {"elman_step_test"}),
+    # (bound at the top of the cell, before the check runs, the way that gets past the in-kernel refusal)
+    "reference_from_import": (elman_by("return _reference(x, h, W_ih, W_hh, b_ih, b_hh)",
+                                       "from rnncourse.functional import elman_step as _reference"), {"elman_step_test"}),
+    "reference_importlib": (elman_by("return _reference(x, h, W_ih, W_hh, b_ih, b_hh)",
+                                     "import importlib\n_reference = importlib.import_module('rnncourse.functional')"
+                                     ".elman_step"), {"elman_step_test"}),
+    "reference_dunder_import": (elman_by("return _cell_step(x, (h,), dict(weight_ih=W_ih, weight_hh=W_hh, "
+                                         "bias_ih=b_ih, bias_hh=b_hh))[0]",
+                                         "_cell_step = __import__('rnncourse.cells', fromlist=['ElmanCell'])"
+                                         ".ElmanCell.step"), {"elman_step_test"}),
     "reference_sys_modules": (elman_by("import sys\n    return sys.modules['rnncourse.functional']"
                                        ".elman_step(x, h, W_ih, W_hh, b_ih, b_hh)"), {"elman_step_test"}),
     # Reading the instructor's notebook (solutions and hidden tests) from disk.
@@ -253,8 +259,7 @@ def test_adversarial_submission_gets_no_unearned_points(course, student):
 
 
 @pytest.mark.parametrize("student", ["patch_numpy", "patch_checker", "patch_builtins_import", "reference_from_import",
-                                     "reference_importlib", "reference_dunder_import", "reference_sys_modules",
-                                     "read_solution_from_disk"])
+                                     "reference_importlib", "reference_dunder_import", "read_solution_from_disk"])
 def test_cheats_that_fool_the_kernel_are_caught_and_explained(course, student):
     """nbgrader's own run gave these parts points; the verification took them back and says why."""
     entry = report(course, "01_rnn")[student]

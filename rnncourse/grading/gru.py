@@ -17,6 +17,8 @@ from .lstm import case_sizes, gate_weights
 GRU_SHORTCUTS = (
     "torch.nn.GRU", "torch.nn.GRUCell", "torch.gru", "torch.gru_cell",
     "torch._VF.gru", "torch._VF.gru_cell", "torch.ops.aten.gru", "torch.ops.aten.gru_cell",
+    "rnncourse.functional.gru_step", "rnncourse.functional.mgu_step", "rnncourse.cells.GRUCell",
+    "rnncourse.cells.MGUCell", "rnncourse.GRU", "rnncourse.MGU", "rnncourse.Recurrent",
 )
 
 

@@ -18,6 +18,7 @@ from .core import Check, normal, random_sizes
 LSTM_SHORTCUTS = (
     "torch.nn.LSTM", "torch.nn.LSTMCell", "torch.lstm", "torch.lstm_cell",
     "torch._VF.lstm", "torch._VF.lstm_cell", "torch.ops.aten.lstm", "torch.ops.aten.lstm_cell",
+    "rnncourse.functional.lstm_step", "rnncourse.cells.LSTMCell", "rnncourse.LSTM", "rnncourse.Recurrent",
 )
 
 #: The sizes of the edge case every hidden test includes: one of everything.

@@ -11,7 +11,8 @@ from .core import Check, normal, random_sizes
 #: What an Elman part must not call: any finished RNN, ours or torch's.
 RNN_SHORTCUTS = (
     "torch.nn.RNN", "torch.nn.RNNCell", "torch.rnn_tanh", "torch.rnn_tanh_cell",
-    "torch.rnn_relu", "torch.rnn_relu_cell",
+    "torch.rnn_relu", "torch.rnn_relu_cell", "rnncourse.functional.elman_step", "rnncourse.cells.ElmanCell",
+    "rnncourse.RNN", "rnncourse.Recurrent",
 )
 #: What a part computing gradients by hand must not call.
 AUTOGRAD = (

@@ -422,7 +422,10 @@ LSTM_VARIANTS = {
 }
 
 
-def draw_lstm_cell(variant: str = "forget", ax=None):
+HIGHLIGHT = "#c00000"  # the edge colour of the part of a diagram that the text is talking about
+
+
+def draw_lstm_cell(variant: str = "forget", ax=None, highlight: str | None = None):
     r"""One LSTM cell in one of its variants (a key of :data:`LSTM_VARIANTS`):
 
     - ``"forget"``: the cell with a forget gate, PyTorch's ``nn.LSTMCell`` (Gers et al. 2000);
@@ -434,10 +437,18 @@ def draw_lstm_cell(variant: str = "forget", ax=None):
 
     The cell state runs along the top as a thick line, from :math:`c_{t-1}` to :math:`c_t`; the
     gates sit below it and act on it through pointwise operations. These are the variants of
-    :class:`rnncourse.cells.LSTMCell`. Returns the axes.
+    :class:`rnncourse.cells.LSTMCell`.
+
+    ``highlight`` names one gate layer of the variant (``"i"``, ``"f"``, ``"g"`` or ``"o"``) to
+    outline in :data:`HIGHLIGHT`, so that a page can walk through the gates one at a time.
+    Returns the axes.
     """
     if variant not in LSTM_VARIANTS:
         raise ValueError(f"expected variant to be one of {', '.join(map(repr, LSTM_VARIANTS))}, got {variant!r}")
+    learned = ("i", "g", "o") if variant in ("original", "coupled") else ("i", "f", "g", "o")
+    if highlight is not None and highlight not in learned:
+        raise ValueError(f"expected highlight to be None or one of the {variant} cell's gates "
+                         f"{', '.join(map(repr, learned))}, got {highlight!r}")
     ax = new_axes(ax, figsize=(7.0, 4.6))
     line_y, gate_y, bus_y = 4.2, 2.2, 0.9
     c_prev = draw_box(ax, 0, line_y, r"$c_{t-1}$", role="hidden")
@@ -449,11 +460,13 @@ def draw_lstm_cell(variant: str = "forget", ax=None):
     draw_arrow(ax, x.top, (x.x, bus_y))
 
     # The gate layers, each fed by the bus: sigma for the gates, tanh for the candidate g_t.
-    gates = {name: _gate(ax, gx, gate_y, function) for name, gx, function in
-             (("f", 2.2, "sigma"), ("i", 3.6, "sigma"), ("g", 5.0, "tanh"), ("o", 6.4, "sigma"))
-             if not (name == "f" and variant in ("original", "coupled"))}
-    for gate in gates.values():
-        _rise(ax, bus_y, gate)
+    gates = {}
+    for name, gx, function in (("f", 2.2, "sigma"), ("i", 3.6, "sigma"), ("g", 5.0, "tanh"), ("o", 6.4, "sigma")):
+        if name in learned:
+            gates[name] = _gate(ax, gx, gate_y, function)
+            if name == highlight:
+                ax.patches[-1].set(edgecolor=HIGHLIGHT, linewidth=2.8)  # the box _gate just drew
+            _rise(ax, bus_y, gates[name])
 
     # The write: i_t * g_t, added onto the state line.
     add = draw_op(ax, 4.3, line_y, "$+$")

@@ -193,3 +193,20 @@ def test_plot_learning_curves_draws_one_line_per_model_and_the_baseline(log):
     assert list(ax.lines[1].get_ydata()) == [0.2, 0.05]
     assert list(ax.lines[2].get_ydata()) == [1 / 6, 1 / 6]
     assert ax.get_yscale() == ("log" if log else "linear")
+
+
+@pytest.mark.parametrize("variant, gate", [("forget", "f"), ("forget", "o"), ("coupled", "i"), ("original", "g")])
+def test_lstm_cell_highlights_exactly_the_named_gate(variant, gate):
+    ax = viz.draw_lstm_cell(variant, highlight=gate)
+    outlined = [patch for patch in ax.patches if matplotlib.colors.same_color(patch.get_edgecolor(), viz.HIGHLIGHT)]
+    assert len(outlined) == 1
+    # The gate's name labels the arrow that leaves it, right above the outlined box.
+    box = outlined[0].get_bbox()
+    label_x = position(ax, {"f": "$f_t$", "i": "$i_t$", "g": "$g_t$", "o": "$o_t$"}[gate])[0]
+    assert box.x0 - 0.5 < label_x < box.x1 + 0.8
+
+
+@pytest.mark.parametrize("variant, gate", [("original", "f"), ("coupled", "f"), ("forget", "c")])
+def test_lstm_cell_refuses_to_highlight_a_gate_the_variant_lacks(variant, gate):
+    with pytest.raises(ValueError, match="highlight"):
+        viz.draw_lstm_cell(variant, highlight=gate)

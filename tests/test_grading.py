@@ -132,10 +132,13 @@ ADVERSARIAL = {
     "reference_importlib": (elman_by("return _reference(x, h, W_ih, W_hh, b_ih, b_hh)",
                                      "import importlib\n_reference = importlib.import_module('rnncourse.functional')"
                                      ".elman_step"), {"elman_step_test"}),
-    "reference_dunder_import": (elman_by("return _cell_step(x, (h,), dict(weight_ih=W_ih, weight_hh=W_hh, "
-                                         "bias_ih=b_ih, bias_hh=b_hh))[0]",
-                                         "_cell_step = __import__('rnncourse.cells', fromlist=['ElmanCell'])"
-                                         ".ElmanCell.step"), {"elman_step_test"}),
+    "reference_dunder_import": (elman_by("return _reference(x, h, W_ih, W_hh, b_ih, b_hh)",
+                                         "_reference = __import__('rnncourse.functional', fromlist=['elman_step'])"
+                                         ".elman_step"), {"elman_step_test"}),
+    "reference_cell_class": (elman_by("return _cell_step(x, (h,), dict(weight_ih=W_ih, weight_hh=W_hh, "
+                                      "bias_ih=b_ih, bias_hh=b_hh))[0]",
+                                      "from rnncourse.cells import ElmanCell\n_cell_step = ElmanCell.step"),
+                             {"elman_step_test"}),
     "reference_sys_modules": (elman_by("import sys\n    return sys.modules['rnncourse.functional']"
                                        ".elman_step(x, h, W_ih, W_hh, b_ih, b_hh)"), {"elman_step_test"}),
     # Reading the instructor's notebook (solutions and hidden tests) from disk.

@@ -25,13 +25,13 @@ import copy
 import resource
 import sys
 
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 
 def _error(name: str, message: str) -> NotebookNode:
@@ -42,6 +42,9 @@ class ResilientExecute(Execute):
     """nbgrader's ``Execute`` that restarts a dead kernel and goes on with the next cell."""
 
     max_output_bytes = Integer(1_000_000, help="output kept per cell; the rest is dropped").tag(config=True)
+    # A cell that floods its output can still be sending it after the kernel replied; waiting for
+    # the rest must not fail the whole notebook (nbgrader sets this to True).
+    raise_on_iopub_timeout = Bool(False).tag(config=True)
 
     _kernel_lost = False
 
@@ -61,9 +64,10 @@ class ResilientExecute(Execute):
             return cell
         try:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        except DeadKernelError:
-            cell.outputs.append(_error("DeadKernelError", "the kernel died while running this cell"))
-            self.log.warning("The kernel died in cell %d; restarting it and restoring the earlier cells", cell_index)
+        except (DeadKernelError, CellTimeoutError) as error:
+            what = "died" if isinstance(error, DeadKernelError) else "stopped answering"
+            cell.outputs.append(_error(type(error).__name__, f"the kernel {what} while running this cell"))
+            self.log.warning("The kernel %s in cell %d; restarting it and restoring the earlier cells", what, cell_index)
             await self._restore(cell_index)
             return cell
 
@@ -80,7 +84,7 @@ class ResilientExecute(Execute):
                 continue
             try:
                 await super().async_execute_cell(copy.deepcopy(earlier), index, store_history=False)
-            except DeadKernelError:
+            except (DeadKernelError, CellTimeoutError):
                 self._kernel_lost = True
                 return
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path
+from matplotlib.ticker import MaxNLocator
 
 # One colour per role, so that a reader recognises inputs, states and outputs across chapters.
 COLORS = {
@@ -661,6 +662,7 @@ def plot_learning_curves(histories: Mapping, baseline: float | None = None, ax=N
         ax.axhline(baseline, color="gray", linestyle="--", label=baseline_label)
     if log:
         ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.legend()

@@ -267,15 +267,21 @@ def gru_step(
     gates = ("r", "z", "n")
     _check_gate_rows(weight_ih, "weight_ih", gates, h.shape[-1])
     _check_gate_rows(weight_hh, "weight_hh", gates, h.shape[-1])
+    hidden_size = h.shape[-1]
     input_r, input_z, input_n = linear(x, weight_ih, bias_ih).chunk(3, dim=-1)  # 3 x (B, H)
-    weight_hr, weight_hz, weight_hn = weight_hh.chunk(3)  # 3 x (H, H)
-    bias_hr, bias_hz, bias_hn = _blocks(bias_hh, 3)  # 3 x (H,) or None
-    reset = torch.sigmoid(input_r + linear(h, weight_hr, bias_hr))  # (B, H)
-    update = torch.sigmoid(input_z + linear(h, weight_hz, bias_hz))  # (B, H)
     if reset_after:
-        # cuDNN's form: r scales the product, so one product of h could serve all three blocks.
-        candidate = torch.tanh(input_n + reset * linear(h, weight_hn, bias_hn))  # (B, H)
+        # torch's and cuDNN's form: r scales the product, so one product of h serves all three blocks.
+        hidden_r, hidden_z, hidden_n = linear(h, weight_hh, bias_hh).chunk(3, dim=-1)  # 3 x (B, H)
+        reset = torch.sigmoid(input_r + hidden_r)  # (B, H)
+        update = torch.sigmoid(input_z + hidden_z)  # (B, H)
+        candidate = torch.tanh(input_n + reset * hidden_n)  # (B, H)
     else:
+        # Cho et al.'s form: r acts on h before its product, so the n block must wait for r.
+        weight_gates, weight_hn = weight_hh.split([2 * hidden_size, hidden_size])  # (2H, H), (H, H)
+        bias_gates, bias_hn = (None, None) if bias_hh is None else bias_hh.split([2 * hidden_size, hidden_size])
+        hidden_r, hidden_z = linear(h, weight_gates, bias_gates).chunk(2, dim=-1)  # 2 x (B, H)
+        reset = torch.sigmoid(input_r + hidden_r)  # (B, H)
+        update = torch.sigmoid(input_z + hidden_z)  # (B, H)
         candidate = torch.tanh(input_n + linear(reset * h, weight_hn, bias_hn))  # (B, H)
     return (1 - update) * candidate + update * h  # (B, H)
 

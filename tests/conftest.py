@@ -3,7 +3,8 @@
 Request ``device`` or ``dtype`` in a test to run it once per entry of the grid. ``device`` includes
 ``meta``, which holds shapes but no values (it catches a tensor created without ``device=``); use
 ``value_device`` where a test compares numbers. The helpers are fixtures rather than importable
-functions because several ``conftest.py`` files may share the module name ``conftest``.
+functions because several ``conftest.py`` files may share the module name ``conftest``; plain
+functions that module-level code of a test file calls live in ``tests/helpers.py``.
 """
 from __future__ import annotations
 
@@ -71,3 +72,20 @@ def copy_weights():
         return target
 
     return copy
+
+
+@pytest.fixture
+def close_figures(monkeypatch):
+    """Fail if a function calls plt.show(); close every figure a test made.
+
+    The viz test modules use it for every test (``pytestmark = pytest.mark.usefixtures("close_figures")``).
+    pyplot is imported here, not at the top: a test module picks the Agg backend before pyplot loads.
+    """
+    import matplotlib.pyplot as plt
+
+    def refuse_show(*args, **kwargs):
+        raise AssertionError("viz functions must return figures, not call plt.show()")
+
+    monkeypatch.setattr(plt, "show", refuse_show)
+    yield
+    plt.close("all")

@@ -9,50 +9,10 @@ from rnncourse import GRU
 from rnncourse import functional as F
 from rnncourse.cells import GRUCell
 
-CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-VALUE_DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
-DEVICES = ["cpu", "meta", pytest.param("cuda", marks=CUDA)]
-DTYPES = [pytest.param(torch.float32, id="float32"), pytest.param(torch.float64, id="float64")]
+from helpers import (DEVICES, DTYPES, VALUE_DEVICES, forward_backward, functional_call_of, randn, randomize_,
+                     stacked_oracle)
 
 INPUT, HIDDEN, BATCH, STEPS = 3, 4, 2, 5
-
-
-def flatten(value) -> list[torch.Tensor]:
-    """The tensors of a nested tuple such as ``(output, h_n)``, in order; ``None`` gives none."""
-    if value is None:
-        return []
-    if isinstance(value, torch.Tensor):
-        return [value]
-    return [tensor for part in value for tensor in flatten(part)]
-
-
-def forward_backward(module: nn.Module, x: torch.Tensor, hx) -> tuple[list, dict]:
-    """``module(x, hx)`` and the gradients of a fixed random projection of its outputs with respect
-    to the input, the initial state and every parameter by name."""
-    x = x.detach().clone().requires_grad_()
-    hx = None if hx is None else hx.detach().clone().requires_grad_()
-    outputs = flatten(module(x, hx))
-    generator = torch.Generator().manual_seed(1)
-    loss = sum((out * torch.randn(out.shape, generator=generator, dtype=out.dtype).to(out.device)).sum()
-               for out in outputs)
-    leaves = {"input": x, **({} if hx is None else {"hx": hx}), **dict(module.named_parameters())}
-    grads = torch.autograd.grad(loss, list(leaves.values()))
-    return outputs, dict(zip(leaves, grads))
-
-
-def randomize_(module: nn.Module, seed: int = 0, scale: float = 0.6) -> nn.Module:
-    """Every parameter uniform in ``(-scale, scale)``, wider than torch's default so that gates leave 1/2."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for parameter in module.parameters():
-            values = torch.empty(parameter.shape, dtype=torch.float64).uniform_(-scale, scale, generator=generator)
-            parameter.copy_(values.to(parameter.dtype))
-    return module
-
-
-def randn(*shape, dtype=torch.float64, device="cpu", seed=0) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(seed)
-    return torch.randn(*shape, generator=generator, dtype=torch.float64).to(dtype=dtype, device=device)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,22 +50,8 @@ def oracle_cell(x, h, p, reset_after=True):
 
 def oracle_layers(x, h0, params, num_layers, bidirectional, reset_after):
     """Stacked (bidirectional) GRU over time-major ``x (T, B, I)`` from torch-named ``params``."""
-    directions = 2 if bidirectional else 1
-    steps = x.shape[0]
-    finals = []
-    for layer in range(num_layers):
-        outputs = []
-        for direction in range(directions):
-            suffix = f"_l{layer}" + ("_reverse" if direction else "")
-            p = {name[: -len(suffix)]: value for name, value in params.items() if name.endswith(suffix)}
-            h = h0[layer * directions + direction]
-            out = [None] * steps
-            for t in (reversed(range(steps)) if direction else range(steps)):
-                h = out[t] = oracle_cell(x[t], h, p, reset_after)
-            outputs.append(torch.stack(out))
-            finals.append(h)
-        x = torch.cat(outputs, dim=-1)
-    return x, torch.stack(finals)
+    return stacked_oracle(lambda x_t, h, p: oracle_cell(x_t, h, p, reset_after), x, h0, params, num_layers,
+                          bidirectional)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,16 +128,6 @@ def test_cho_layer_matches_oracle(device, dtype, num_layers, bidirectional, batc
     if batch_first:
         x, output = x.transpose(0, 1), output.transpose(0, 1)
     torch.testing.assert_close(gru(x, h0), (output.to(dtype), h_n.to(dtype)))
-
-
-def functional_call_of(module: nn.Module):
-    """``module`` as a function of its input, its state and its parameters, for gradcheck."""
-    names = [name for name, _ in module.named_parameters()]
-
-    def call(x, h, *params):
-        return tuple(flatten(torch.func.functional_call(module, dict(zip(names, params)), (x, h))))
-
-    return call, [parameter.detach().clone().requires_grad_() for parameter in module.parameters()]
 
 
 @pytest.mark.parametrize("reset_after", [True, False])

@@ -9,10 +9,8 @@ from rnncourse import LSTM
 from rnncourse import functional as F
 from rnncourse.cells import LSTMCell
 
-CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-VALUE_DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
-DEVICES = ["cpu", "meta", pytest.param("cuda", marks=CUDA)]
-DTYPES = [pytest.param(torch.float32, id="float32"), pytest.param(torch.float64, id="float64")]
+from helpers import (DEVICES, DTYPES, VALUE_DEVICES, forward_backward, functional_call_of, randn, randomize_,
+                     stacked_oracle)
 
 # Every variant the cell offers, by its arguments; the first is torch's.
 VARIANTS = {
@@ -26,55 +24,6 @@ VARIANTS = {
 NON_TORCH_VARIANTS = [name for name in VARIANTS if name != "forget_gate"]
 
 INPUT, HIDDEN, BATCH, STEPS = 3, 4, 2, 5
-
-
-def flatten(value) -> list[torch.Tensor]:
-    """The tensors of a nested tuple such as ``(output, (h_n, c_n))``, in order; ``None`` gives none."""
-    if value is None:
-        return []
-    if isinstance(value, torch.Tensor):
-        return [value]
-    return [tensor for part in value for tensor in flatten(part)]
-
-
-def leaf_copy(value):
-    """A fresh leaf that requires grad, for each tensor of a nested tuple, so two models get equal inputs."""
-    if value is None:
-        return None
-    if isinstance(value, torch.Tensor):
-        return value.detach().clone().requires_grad_()
-    return tuple(leaf_copy(part) for part in value)
-
-
-def forward_backward(module: nn.Module, x: torch.Tensor, hx) -> tuple[list, dict]:
-    """``module(x, hx)`` and the gradients of a fixed random projection of its outputs.
-
-    Returns the outputs as a flat list and a dict of gradients for the input, each initial-state
-    tensor and every parameter by name, so two models with the same names compare in one call.
-    """
-    x, hx = leaf_copy(x), leaf_copy(hx)
-    outputs = flatten(module(x, hx))
-    generator = torch.Generator().manual_seed(1)
-    loss = sum((out * torch.randn(out.shape, generator=generator, dtype=out.dtype).to(out.device)).sum()
-               for out in outputs)
-    leaves = {"input": x, **{f"hx[{k}]": s for k, s in enumerate(flatten(hx))}, **dict(module.named_parameters())}
-    grads = torch.autograd.grad(loss, list(leaves.values()))
-    return outputs, dict(zip(leaves, grads))
-
-
-def randomize_(module: nn.Module, seed: int = 0, scale: float = 0.6) -> nn.Module:
-    """Every parameter uniform in ``(-scale, scale)``, wider than torch's default so that gates leave 1/2."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for parameter in module.parameters():
-            values = torch.empty(parameter.shape, dtype=torch.float64).uniform_(-scale, scale, generator=generator)
-            parameter.copy_(values.to(parameter.dtype))
-    return module
-
-
-def randn(*shape, dtype=torch.float64, device="cpu", seed=0) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(seed)
-    return torch.randn(*shape, generator=generator, dtype=torch.float64).to(dtype=dtype, device=device)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,23 +58,8 @@ def oracle_cell(x, state, p, forget_gate=True, peephole=False, coupled=False):
 
 def oracle_layers(x, state, params, num_layers, bidirectional, **options):
     """Stacked (bidirectional) LSTM over time-major ``x (T, B, I)`` from torch-named ``params``."""
-    directions = 2 if bidirectional else 1
-    steps = x.shape[0]
-    finals = []
-    for layer in range(num_layers):
-        outputs = []
-        for direction in range(directions):
-            suffix = f"_l{layer}" + ("_reverse" if direction else "")
-            p = {name[: -len(suffix)]: value for name, value in params.items() if name.endswith(suffix)}
-            s = tuple(part[layer * directions + direction] for part in state)
-            out = [None] * steps
-            for t in (reversed(range(steps)) if direction else range(steps)):
-                s = oracle_cell(x[t], s, p, **options)
-                out[t] = s[0]
-            outputs.append(torch.stack(out))
-            finals.append(s)
-        x = torch.cat(outputs, dim=-1)
-    return x, tuple(torch.stack([final[k] for final in finals]) for k in range(2))
+    return stacked_oracle(lambda x_t, s, p: oracle_cell(x_t, s, p, **options), x, state, params, num_layers,
+                          bidirectional)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,20 +169,10 @@ def test_layer_matches_oracle(device, dtype, variant, num_layers, bidirectional,
     torch.testing.assert_close(lstm(x, state), expected)
 
 
-def functional_call_of(module: nn.Module):
-    """``module`` as a function of its input, its state and its parameters, for gradcheck."""
-    names = [name for name, _ in module.named_parameters()]
-
-    def call(x, h, c, *params):
-        return tuple(flatten(torch.func.functional_call(module, dict(zip(names, params)), (x, (h, c)))))
-
-    return call, [parameter.detach().clone().requires_grad_() for parameter in module.parameters()]
-
-
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_cell_gradcheck(variant):
     cell = randomize_(LSTMCell(2, 3, dtype=torch.float64, **VARIANTS[variant]))
-    call, params = functional_call_of(cell)
+    call, params = functional_call_of(cell, states=2)
     inputs = [randn(2, 2, seed=0), randn(2, 3, seed=1), randn(2, 3, seed=2)]
     assert torch.autograd.gradcheck(call, [t.requires_grad_() for t in inputs] + params)
 
@@ -256,7 +180,7 @@ def test_cell_gradcheck(variant):
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_layer_gradcheck(variant):
     lstm = randomize_(LSTM(2, 2, num_layers=2, bidirectional=True, dtype=torch.float64, **VARIANTS[variant]))
-    call, params = functional_call_of(lstm)
+    call, params = functional_call_of(lstm, states=2)
     inputs = [randn(3, 2, 2, seed=0), randn(4, 2, 2, seed=1), randn(4, 2, 2, seed=2)]
     assert torch.autograd.gradcheck(call, [t.requires_grad_() for t in inputs] + params)
 

@@ -17,20 +17,9 @@ from matplotlib.patches import FancyArrowPatch  # noqa: E402
 from rnncourse import viz  # noqa: E402
 from rnncourse.train import History  # noqa: E402
 
+from helpers import texts  # noqa: E402
 
-@pytest.fixture(autouse=True)
-def close_figures(monkeypatch):
-    """Fail if a function calls plt.show(); close every figure a test made."""
-    def refuse_show(*args, **kwargs):
-        raise AssertionError("viz functions must return figures, not call plt.show()")
-
-    monkeypatch.setattr(plt, "show", refuse_show)
-    yield
-    plt.close("all")
-
-
-def texts(ax) -> list[str]:
-    return [text.get_text() for text in ax.texts]
+pytestmark = pytest.mark.usefixtures("close_figures")  # conftest: plt.show() fails, figures are closed
 
 
 def labels_of(ax, symbol: str) -> list[int]:

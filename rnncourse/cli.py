@@ -81,10 +81,13 @@ def grade(args) -> int:
         raise SystemExit(f"rnncourse grade: {course} is not an nbgrader course directory (no nbgrader_config.py)")
     limits = Limits(part_seconds=args.part_timeout, cell_seconds=min(args.cell_timeout, args.part_timeout),
                     memory_bytes=int(args.memory_gb * 1024**3))
-    report = grade_assignment(course, args.assignment, students=args.student or None, workers=args.workers,
-                              force=args.force, limits=limits, cell_timeout=args.cell_timeout,
-                              memory_bytes=int((args.memory_gb + 4) * 1024**3), feedback=not args.no_feedback,
-                              export=None if args.no_export else args.export, progress=not args.quiet)
+    try:
+        report = grade_assignment(course, args.assignment, students=args.student or None, workers=args.workers,
+                                  force=args.force, limits=limits, cell_timeout=args.cell_timeout,
+                                  memory_bytes=int((args.memory_gb + 4) * 1024**3), feedback=not args.no_feedback,
+                                  export=None if args.no_export else args.export, progress=not args.quiet)
+    except ValueError as error:
+        raise SystemExit(f"rnncourse grade: {error}") from None
     caught = sum(1 for entry in report["students"] for part in entry["parts"] if part["nbgrader"] and not part["verified"])
     print(f"{len(report['students'])} submissions of {args.assignment}; {caught} parts lost their points in the "
           f"independent verification; report: {course / 'reports' / args.assignment / 'report.md'}")

@@ -52,8 +52,15 @@ def test_grade_refuses_a_folder_that_is_not_a_course(tmp_path):
         cli.main(["grade", "01_rnn", "--course", str(tmp_path)])
 
 
+def test_grade_asks_for_the_release_first(tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.source_directory = 'solutions'\n")
+    (tmp_path / "solutions" / "01_rnn").mkdir(parents=True)
+    with pytest.raises(SystemExit, match="no gradebook .* run `nbgrader generate_assignment 01_rnn`"):
+        cli.main(["grade", "01_rnn", "--course", str(tmp_path), "--quiet"])
+
+
 def test_grade_names_an_unknown_assignment(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.source_directory = 'solutions'\n")
     (tmp_path / "solutions").mkdir()
-    with pytest.raises(ValueError, match="no assignment '99_none'"):
+    with pytest.raises(SystemExit, match="no assignment '99_none'"):
         cli.main(["grade", "99_none", "--course", str(tmp_path), "--quiet"])

@@ -16,12 +16,14 @@ resumes where it stopped, and a submission that changed since it was graded is g
 """
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import hashlib
 import json
 import os
+import queue
 import re
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -103,18 +105,73 @@ def fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def _grade_one(layout: CourseLayout, assignment: str, student: str, sources: dict, sandbox: Sandbox,
-               cell_timeout: float, memory_bytes: int) -> Outcome:
+def _autograde_shard(layout: CourseLayout, assignment: str, shard: list[str], everyone: list[str],
+                     cell_timeout: float, memory_bytes: int, running: set):
+    """Autograde the students of ``shard`` in one nbgrader process; yield ``(student, error, seconds)``
+    as each one is done (``error`` is empty when nbgrader graded it).
+
+    One process for many submissions saves nbgrader's start-up (about two seconds) per notebook;
+    reading its log as it runs lets the verification of one student overlap the autograding of
+    the next.
+    """
+    excluded = ",".join(student for student in everyone if student not in set(shard))
+    command = [sys.executable, "-m", "rnncourse.grading.nbexec", str(int(memory_bytes)), "autograde", assignment,
+               "--force", f"--CourseDirectory.student_id_exclude={excluded}",
+               f"--CourseDirectory.db_url={layout.db_url}", f"--Execute.timeout={int(cell_timeout)}"]
+    environment = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    process = subprocess.Popen(command, cwd=layout.root, env=environment, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace",
+                               start_new_session=True)
+    running.add(process)
+    # A last resort: the per-cell limit normally ends a runaway notebook long before this.
+    watchdog = threading.Timer((cell_timeout * 50 + 300) * len(shard), _stop, (process,))
+    watchdog.start()
+
+    def finished(student, lines, started):
+        failed = any("There was an error processing assignment" in line for line in lines)
+        error = f"nbgrader could not autograde it: {_cause(''.join(lines))}" if failed else ""
+        return student, error, round(time.perf_counter() - started, 3)
+
+    seen, current, lines, started = set(), None, [], time.perf_counter()
+    log = []
+    try:
+        for line in process.stdout:
+            log.append(line)
+            begun = re.search(r"Creating/updating student with ID '(.+?)'", line)
+            if begun and begun.group(1) in shard:
+                if current is not None:
+                    yield finished(current, lines, started)
+                current, lines, started = begun.group(1), [], time.perf_counter()
+                seen.add(current)
+            lines.append(line)
+        process.wait()
+        if current is not None:
+            yield finished(current, lines, started)
+        elif process.returncode != 0:
+            raise NbgraderError(f"nbgrader autograde {assignment} failed before grading anyone:\n{''.join(log)[-3000:]}")
+    finally:
+        watchdog.cancel()
+        _stop(process)
+        running.discard(process)
+    for student in shard:
+        if student not in seen:
+            yield student, f"nbgrader did not grade this submission (it exited with code {process.returncode})", 0.0
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Kill a process of ours and everything it started (nbgrader's kernels)."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+
+
+def _verify_submission(layout: CourseLayout, assignment: str, student: str, sources: dict,
+                       sandbox: Sandbox) -> Outcome:
     folder = layout.submission(student, assignment)
     outcome = Outcome(student, fingerprint(folder))
-    start = time.perf_counter()
-    try:
-        nbgrader(layout.root, "autograde", assignment, "--student", student, "--force",
-                 f"--CourseDirectory.db_url={layout.db_url}", f"--Execute.timeout={int(cell_timeout)}",
-                 timeout=cell_timeout * 50 + 300, memory_bytes=memory_bytes)
-    except NbgraderError as error:
-        outcome.autograde_error = "nbgrader could not autograde it: " + _cause(str(error))
-    outcome.seconds["autograde"] = round(time.perf_counter() - start, 3)
     start = time.perf_counter()
     present = sorted(p.name for p in folder.glob("*.ipynb"))
     for name, source in sources.items():
@@ -253,6 +310,13 @@ def grade(course_dir: str | os.PathLike, assignment: str, *, students: list[str]
 
     layout = CourseLayout.load(course_dir)
     sources = layout.source_notebooks(assignment)
+    released = f"`nbgrader generate_assignment {assignment}` in the course directory first"
+    database = layout.db_url.removeprefix("sqlite:///").split("?")[0]
+    if layout.db_url.startswith("sqlite:///") and not Path(database).exists():
+        raise ValueError(f"there is no gradebook at {database}: run {released}")
+    with Gradebook(layout.db_url) as gradebook:
+        if assignment not in {a.name for a in gradebook.assignments}:
+            raise ValueError(f"assignment {assignment!r} is not in the gradebook ({layout.db_url}): run {released}")
     everyone = layout.students(assignment)
     chosen = everyone if students is None else [s for s in everyone if s in set(students)]
     if students is not None and len(chosen) != len(set(students)):
@@ -260,34 +324,46 @@ def grade(course_dir: str | os.PathLike, assignment: str, *, students: list[str]
         raise ValueError(f"no submission of {assignment} for {', '.join(missing)} in {layout.root / layout.submitted}")
     state = _load_state(layout, assignment)
     todo = [s for s in chosen if force or state.get(s, {}).get("fingerprint") != fingerprint(layout.submission(s, assignment))]
-    workers = max(1, workers or os.cpu_count() or 1)
-    local = threading.local()
-    sandboxes = []
-    lock = threading.Lock()
+    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    shards = [todo[k::workers] for k in range(workers)]
+    done: queue.Queue = queue.Queue()
+    running: set = set()
 
-    def task(student: str) -> Outcome:
-        if not hasattr(local, "sandbox"):
-            local.sandbox = Sandbox(layout.root, limits)
-            with lock:
-                sandboxes.append(local.sandbox)
-        return _grade_one(layout, assignment, student, sources, local.sandbox, cell_timeout, memory_bytes)
+    def grade_shard(shard: list[str]) -> None:
+        """Autograde a shard, verifying each submission as soon as nbgrader is done with it."""
+        try:
+            with Sandbox(layout.root, limits) as sandbox:
+                for student, error, seconds in _autograde_shard(layout, assignment, shard, everyone,
+                                                                cell_timeout, memory_bytes, running):
+                    outcome = _verify_submission(layout, assignment, student, sources, sandbox)
+                    outcome.autograde_error = error
+                    outcome.seconds["autograde"] = seconds
+                    done.put(outcome)
+        except BaseException as error:  # noqa: BLE001 - handed to the main thread, which re-raises it
+            done.put(error)
 
     bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", disable=not progress, file=sys.stderr)
+    threads = [threading.Thread(target=grade_shard, args=(shard,), daemon=True) for shard in shards if shard]
+    for thread in threads:
+        thread.start()
     try:
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            futures = [pool.submit(task, student) for student in todo]
-            for future in concurrent.futures.as_completed(futures):
-                outcome = future.result()
-                previous = set(state.get(outcome.student, {}).get("overridden", []))
-                with Gradebook(layout.db_url) as gradebook:
-                    entry, overridden = _reconcile(gradebook, assignment, outcome, sources, previous)
-                state[outcome.student] = {"fingerprint": outcome.fingerprint, "entry": entry, "overridden": overridden}
-                _save_json(_state_path(layout, assignment), state)
-                bar.update(1)
+        for _ in range(len(todo)):
+            outcome = done.get()
+            if isinstance(outcome, BaseException):
+                raise outcome
+            previous = set(state.get(outcome.student, {}).get("overridden", []))
+            with Gradebook(layout.db_url) as gradebook:
+                entry, overridden = _reconcile(gradebook, assignment, outcome, sources, previous)
+            state[outcome.student] = {"fingerprint": outcome.fingerprint, "entry": entry, "overridden": overridden}
+            _save_json(_state_path(layout, assignment), state)
+            bar.update(1)
     finally:
         bar.close()
-        for sandbox in sandboxes:
-            sandbox.close()
+        # After an interruption (Ctrl-C, an error): stop nbgrader; what is saved in state.json stays.
+        for process in list(running):
+            _stop(process)
+        for thread in threads:
+            thread.join(timeout=30)
     if feedback:
         nbgrader(layout.root, "generate_feedback", assignment, "--force", f"--CourseDirectory.db_url={layout.db_url}")
     if export:

@@ -16,6 +16,11 @@ class NbgraderError(RuntimeError):
     """An nbgrader command failed; the message carries its output."""
 
 
+def nbgrader_environment() -> dict:
+    """This process's environment with this interpreter's ``bin`` first on ``PATH`` (nbgrader calls ``alembic``)."""
+    return dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+
+
 def nbgrader(course_dir: str | os.PathLike, *args: str, timeout: float | None = None,
              memory_bytes: int | None = None) -> str:
     """Run ``nbgrader ARGS`` in ``course_dir`` and return its output; raise :class:`NbgraderError` on failure.
@@ -24,8 +29,7 @@ def nbgrader(course_dir: str | os.PathLike, *args: str, timeout: float | None = 
     memory and each kernel's are capped, so that a memory bomb fails that cell instead of the
     machine, and a kernel that dies is restarted instead of failing the whole notebook.
     """
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env = nbgrader_environment()
     if memory_bytes is None:
         command = [sys.executable, "-m", "nbgrader", *args]
     else:

@@ -1,10 +1,12 @@
 """``rnncourse grade ASSIGNMENT``: nbgrader's autograde, then independent verification, for a class.
 
-For every submission in ``submitted/<student>/<assignment>/``, in parallel:
+The submissions in ``submitted/<student>/<assignment>/`` are split into one shard per worker; the
+shards are graded in parallel, each by one thread that
 
-1. ``nbgrader autograde`` runs it (gradebook, feedback and export stay nbgrader's), with a time
-   limit per cell and a cap on memory;
-2. :mod:`rnncourse.grading.verify` checks every graded part again outside the student's kernel.
+1. runs ``nbgrader autograde`` on its shard in one process (gradebook, feedback and export stay
+   nbgrader's), with a time limit per cell and a cap on memory (:mod:`rnncourse.grading.nbexec`);
+2. as nbgrader finishes each submission, checks every graded part again outside the student's
+   kernel (:mod:`rnncourse.grading.verify`), while nbgrader goes on with the next one.
 
 Then, one submission at a time in this process, the gradebook is reconciled: a part keeps its
 points only if both passed. Where verification fails, the part's score is overridden with 0 and
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import NbgraderError, nbgrader
+from .course import NbgraderError, nbgrader, nbgrader_environment
 from .notebooks import cells_by_grade_id, nbgrader_meta, solution_cells
 from .verify import Limits, Sandbox, Verdict, graded_parts, verify_notebook
 
@@ -118,8 +120,7 @@ def _autograde_shard(layout: CourseLayout, assignment: str, shard: list[str], ev
     command = [sys.executable, "-m", "rnncourse.grading.nbexec", str(int(memory_bytes)), "autograde", assignment,
                "--force", f"--CourseDirectory.student_id_exclude={excluded}",
                f"--CourseDirectory.db_url={layout.db_url}", f"--Execute.timeout={int(cell_timeout)}"]
-    environment = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    process = subprocess.Popen(command, cwd=layout.root, env=environment, stdout=subprocess.PIPE,
+    process = subprocess.Popen(command, cwd=layout.root, env=nbgrader_environment(), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace",
                                start_new_session=True)
     running.add(process)

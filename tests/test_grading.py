@@ -13,12 +13,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
 from rnncourse.grading.course import assignments, nbgrader
 from rnncourse.grading.grade import grade
 from rnncourse.grading.notebooks import cells_by_grade_id, replace_in_cell, solved_release
 from rnncourse.grading.verify import Limits
+from test_exercises import PLANTED_MISTAKES, part_scores
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = assignments(ROOT)
@@ -179,15 +179,8 @@ def submit(course: Path, student: str, assignment: str, name: str, notebook=None
         nbformat.write(notebook, folder / name)
 
 
-PLANTED = {
-    "01_rnn": ("bptt_gradients_solution", "delta = d_pre @ W_hh", "delta = d_pre @ W_hh.T", "bptt_gradients_test"),
-}
-
-
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> Path:
-    from test_exercises import PLANTED_MISTAKES
-
     course = tmp_path_factory.mktemp("graded-course")
     shutil.copy(ROOT / "nbgrader_config.py", course)
     shutil.copytree(ROOT / "solutions", course / "solutions")
@@ -213,13 +206,6 @@ def course(tmp_path_factory) -> Path:
     return course
 
 
-def scores(course: Path, assignment: str, student: str) -> dict[str, tuple[float, float]]:
-    """``{part: (final score, max score)}`` as nbgrader's gradebook holds them."""
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        submission = gradebook.find_submission(assignment, student)
-        return {g.name: (g.score, g.max_score) for nb in submission.notebooks for g in nb.grades}
-
-
 def report(course: Path, assignment: str) -> dict:
     data = json.loads((course / "reports" / assignment / "report.json").read_text())
     return {entry["student"]: entry for entry in data["students"]}
@@ -227,23 +213,21 @@ def report(course: Path, assignment: str) -> dict:
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_honest_solution_keeps_full_marks(course, assignment):
-    found = scores(course, assignment, "honest")
+    found = part_scores(course, assignment, "honest")
     assert found and all(score == maximum for score, maximum in found.values()), found
     assert all(part["verified"] for part in report(course, assignment)["honest"]["parts"])
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_untouched_release_scores_zero(course, assignment):
-    found = scores(course, assignment, "untouched")
+    found = part_scores(course, assignment, "untouched")
     assert found and all(score == 0 for score, _ in found.values()), found
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_planted_mistake_loses_exactly_its_part(course, assignment):
-    from test_exercises import PLANTED_MISTAKES
-
     failing = PLANTED_MISTAKES[assignment][4]
-    found = scores(course, assignment, "mistaken")
+    found = part_scores(course, assignment, "mistaken")
     assert found[failing][0] == 0
     assert all(score == maximum for part, (score, maximum) in found.items() if part != failing), found
 
@@ -251,7 +235,7 @@ def test_planted_mistake_loses_exactly_its_part(course, assignment):
 @pytest.mark.parametrize("student", sorted(ADVERSARIAL))
 def test_adversarial_submission_gets_no_unearned_points(course, student):
     zero = ADVERSARIAL[student][1]
-    found = scores(course, "01_rnn", student)
+    found = part_scores(course, "01_rnn", student)
     assert set(found) == set(PARTS), f"{student}: the gradebook lost or gained parts: {found}"
     for part, (score, maximum) in found.items():
         assert maximum == {"elman_step_test": 3, "rnn_forward_test": 3, "bptt_gradients_test": 4}[part]
@@ -300,7 +284,7 @@ def test_every_student_is_exported(course):
 
 
 def test_resume_grades_only_what_changed(course):
-    before = {student: scores(course, "01_rnn", student) for student in ("honest", "mistaken")}
+    before = {student: part_scores(course, "01_rnn", student) for student in ("honest", "mistaken")}
     state = json.loads((course / "reports" / "01_rnn" / "state.json").read_text())
     unchanged = grade(course, "01_rnn", workers=1, feedback=False, export=None, progress=False)
     assert json.loads((course / "reports" / "01_rnn" / "state.json").read_text()) == state
@@ -312,5 +296,5 @@ def test_resume_grades_only_what_changed(course):
     after = json.loads((course / "reports" / "01_rnn" / "state.json").read_text())
     changed = {student for student in state if after[student] != state[student]}
     assert changed == {"mistaken"}
-    assert scores(course, "01_rnn", "mistaken") == before["honest"]
-    assert scores(course, "01_rnn", "honest") == before["honest"]
+    assert part_scores(course, "01_rnn", "mistaken") == before["honest"]
+    assert part_scores(course, "01_rnn", "honest") == before["honest"]

@@ -1,0 +1,114 @@
+"""The verification sandbox on its own, without nbgrader: what student code can and cannot do there,
+and the checks' messages. (tests/test_grading.py runs the whole pipeline with nbgrader.)"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rnncourse.grading import REGISTRY, checks
+from rnncourse.grading.core import VISIBLE_SEED
+from rnncourse.grading.isolation import ForbiddenCall, forbid
+from rnncourse.grading.verify import Limits, Sandbox, checks_of_test_cell, judge
+
+ROOT = Path(__file__).resolve().parents[1]
+ELMAN = "import torch\n\ndef elman_step(x, h, W_ih, W_hh, b_ih, b_hh):\n    {body}\n"
+HONEST = "return torch.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    course = tmp_path_factory.mktemp("course")
+    (course / "solutions").mkdir()
+    (course / "solutions" / "secret.txt").write_text("the hidden tests")
+    with Sandbox(course, Limits(part_seconds=10, cell_seconds=5, memory_bytes=512 * 1024**2)) as box:
+        yield box
+
+
+def verdict_for(sandbox, body: str, cell_before: str = ""):
+    """The verdict on ``elman_step`` written with ``body``, in a cell after the cell ``cell_before``."""
+    check = checks.elman_step
+    cases = check.cases(VISIBLE_SEED, hidden=False)
+    cells = [{"id": "before", "source": cell_before}, {"id": "solution", "source": ELMAN.format(body=body)}]
+    (ended, result), = sandbox.run(cells, [(check, cases)])
+    return judge(check, cases, ended, result, sandbox.limits)
+
+
+def test_honest_code_passes(sandbox):
+    assert verdict_for(sandbox, HONEST).passed
+
+
+@pytest.mark.parametrize("attempt, reason", [
+    ("import rnncourse", "not available"),
+    ("import importlib; importlib.import_module('rnncourse.functional')", "not available"),
+    ("__import__('nbgrader')", "not available"),
+    ("open({secret!r}).read()", "not allowed"),
+    ("open('/etc/hostname').read()", "not allowed"),
+    ("open({package!r}).read()", "not allowed"),
+    ("open('/tmp/escape.txt', 'w').write('x')", "not allowed"),
+    ("import subprocess; subprocess.run(['true'])", "not allowed"),
+    ("import os; os.system('true')", "not allowed"),
+    ("import socket; socket.create_connection(('127.0.0.1', 9))", "not allowed"),
+    ("import ctypes; ctypes.CDLL(None)", "not allowed"),
+    ("import gc; gc.get_objects()", "not allowed"),
+    ("import os, signal; os.kill(os.getppid(), signal.SIGKILL)", "not allowed"),
+    ("torch.rnn_tanh_cell(x, h, W_ih, W_hh, b_ih, b_hh)", "may not use torch.rnn_tanh_cell"),
+])
+def test_what_student_code_may_not_do(sandbox, tmp_path, attempt, reason):
+    secret = str(Path(sandbox.course_dir) / "solutions" / "secret.txt")
+    package = str(ROOT / "rnncourse" / "functional.py")
+    verdict = verdict_for(sandbox, attempt.format(secret=secret, package=package) + "\n    " + HONEST)
+    assert not verdict.passed
+    assert reason in verdict.reason, verdict.reason
+    assert not Path("/tmp/escape.txt").exists()
+
+
+@pytest.mark.parametrize("body, reason", [
+    ("while True:\n        pass", "time limit"),
+    ("hog = []\n    while True:\n        hog.append(bytearray(2**26))", "MemoryError"),
+    ("import os; os._exit(3)", "exit code 3"),
+    ("return h", "is wrong"),
+    ("return (h, h)", "torch.Tensor"),
+])
+def test_misbehaving_parts_fail_with_a_reason(sandbox, body, reason):
+    verdict = verdict_for(sandbox, body)
+    assert not verdict.passed and reason in verdict.reason, verdict.reason
+
+
+def test_the_sandbox_survives_a_bad_submission(sandbox):
+    verdict_for(sandbox, "import os; os._exit(1)")
+    assert verdict_for(sandbox, HONEST).passed
+
+
+def test_a_cell_with_an_endless_loop_is_cut_and_the_next_cells_still_run(sandbox):
+    verdict = verdict_for(sandbox, HONEST, cell_before="while True:\n    pass")
+    assert verdict.passed, verdict.reason
+
+
+def test_forbid_restores_what_it_replaced():
+    original = torch.nn.RNNCell
+    with pytest.raises(ForbiddenCall, match="elman_step may not use torch.nn.RNNCell"):
+        with forbid(("torch.nn.RNNCell", "no_such_package.thing"), "elman_step"):
+            torch.nn.RNNCell(2, 3)
+    assert torch.nn.RNNCell is original
+
+
+def test_test_cells_are_parsed_for_their_checks():
+    source = '"""doc"""\nfrom rnncourse.grading import checks\nchecks.elman_step(elman_step)\n' \
+             'checks.elman_step(elman_step, hidden=True)\nchecks.rnn_forward(rnn_forward)\nprint(checks)\n'
+    assert checks_of_test_cell(source) == [REGISTRY["elman_step"], REGISTRY["rnn_forward"]]
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_check_accepts_its_reference_and_names_a_wrong_output(name):
+    check = REGISTRY[name]
+    for case in check.cases(seed=1, hidden=True):
+        expected = check.expected(case)
+        assert check.compare(expected, expected, case) is None
+        wrong = [array + 1.0 for array in expected]
+        message = check.compare(wrong, expected, case)
+        assert message and check.name in message and check.outputs[0] in message
+        shaped = [np.zeros((1,) + array.shape) for array in expected]
+        assert "has shape" in check.compare(shaped, expected, case)

@@ -52,7 +52,7 @@ def elman_step(
         x: input at step t, ``(B, I)``.
         h: previous hidden state ``h_{t-1}``, ``(B, H)``.
         weight_ih: ``(H, I)``. weight_hh: ``(H, H)``. bias_ih, bias_hh: ``(H,)`` or ``None``.
-        nonlinearity: ``"tanh"`` (Elman 1990, torch's default) or ``"relu"``.
+        nonlinearity: ``"tanh"`` (torch's default; Elman 1990 used logistic units) or ``"relu"``.
 
     Returns:
         the new hidden state ``h_t``, ``(B, H)``.

@@ -55,6 +55,14 @@ def test_honest_code_passes(sandbox):
     ("import gc; gc.get_objects()", "not allowed"),
     ("import os, signal; os.kill(os.getppid(), signal.SIGKILL)", "not allowed"),
     ("torch.rnn_tanh_cell(x, h, W_ih, W_hh, b_ih, b_hh)", "may not use torch.rnn_tanh_cell"),
+    ("torch._C._VariableFunctions.rnn_tanh_cell(x, h, W_ih, W_hh, b_ih, b_hh)", "may not use torch.rnn_tanh_cell"),
+    ("torch.ops.aten.rnn_tanh_cell(x, h, W_ih, W_hh, b_ih, b_hh)", "may not use torch.rnn_tanh_cell"),
+    ("import os; open('mine.txt', 'w').write('x'); os.rename('mine.txt', '/tmp/escape.txt')", "not allowed"),
+    ("torch.save(h, '/tmp/escape.txt')", "may not use torch.save"),
+    ("import sqlite3; sqlite3.connect('/tmp/escape.txt')", "not allowed"),
+    ("import sys, subprocess; sys.modules['__main__']._REFUSED_EVENTS.clear(); subprocess.run(['true'])",
+     "not allowed"),
+    ("import builtins; builtins.any = lambda items: True; open({secret!r}).read()", "not allowed"),
 ])
 def test_what_student_code_may_not_do(sandbox, tmp_path, attempt, reason):
     secret = str(Path(sandbox.course_dir) / "solutions" / "secret.txt")
@@ -75,6 +83,21 @@ def test_what_student_code_may_not_do(sandbox, tmp_path, attempt, reason):
 def test_misbehaving_parts_fail_with_a_reason(sandbox, body, reason):
     verdict = verdict_for(sandbox, body)
     assert not verdict.passed and reason in verdict.reason, verdict.reason
+
+
+@pytest.mark.parametrize("alias", ["from torch import rnn_tanh_cell as shortcut",
+                                   "shortcut = torch._VF.rnn_tanh_cell"])
+def test_a_shortcut_taken_before_the_check_is_still_refused(sandbox, alias):
+    verdict = verdict_for(sandbox, "return shortcut(x, h, W_ih, W_hh, b_ih, b_hh)", cell_before="import torch\n" + alias)
+    assert not verdict.passed and "may not use" in verdict.reason, verdict.reason
+
+
+def test_a_forged_result_file_is_not_trusted(sandbox):
+    forge = ("import io, os, numpy\nbuffer = io.BytesIO()\n"
+             "numpy.savez(buffer, __status__=numpy.frombuffer(b'[]', dtype=numpy.uint8))\n"
+             "os.write(3, buffer.getvalue()); os._exit(0)")
+    verdict = verdict_for(sandbox, HONEST, cell_before=forge)
+    assert not verdict.passed, verdict.reason
 
 
 def test_the_sandbox_survives_a_bad_submission(sandbox):

@@ -37,6 +37,9 @@ from .course import NbgraderError, nbgrader, nbgrader_environment
 from .notebooks import cells_by_grade_id, nbgrader_meta, solution_cells
 from .verify import Limits, Sandbox, Verdict, graded_parts, verify_notebook
 
+#: The start of the error recorded for a submission that nbgrader never reached.
+NOT_GRADED = "nbgrader did not grade this submission"
+
 #: Comments this tool writes start with this, so that a later run can tell them from a grader's.
 MARK = "**Independent verification:**"
 
@@ -107,6 +110,11 @@ def fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
+#: nbgrader's log lines that open a student's grading and report its failure (with its submission path).
+_STUDENT_STARTS = re.compile(r"^\[AutogradeApp \| INFO\] Creating/updating student with ID '(.+?)': ")
+_STUDENT_FAILED = re.compile(r"^\[AutogradeApp \| ERROR\] There was an error processing assignment: (.+)$")
+
+
 def _autograde_shard(layout: CourseLayout, assignment: str, shard: list[str], everyone: list[str],
                      cell_timeout: float, memory_bytes: int, running: set):
     """Autograde the students of ``shard`` in one nbgrader process; yield ``(student, error, seconds)``
@@ -128,9 +136,10 @@ def _autograde_shard(layout: CourseLayout, assignment: str, shard: list[str], ev
     watchdog = threading.Timer((cell_timeout * 50 + 300) * len(shard), _stop, (process,))
     watchdog.start()
 
+    failed: set = set()
+
     def finished(student, lines, started):
-        failed = any("There was an error processing assignment" in line for line in lines)
-        error = f"nbgrader could not autograde it: {_cause(''.join(lines))}" if failed else ""
+        error = f"nbgrader could not autograde it: {_cause(''.join(lines))}" if student in failed else ""
         return student, error, round(time.perf_counter() - started, 3)
 
     seen, current, lines, started = set(), None, [], time.perf_counter()
@@ -138,12 +147,16 @@ def _autograde_shard(layout: CourseLayout, assignment: str, shard: list[str], ev
     try:
         for line in process.stdout:
             log.append(line)
-            begun = re.search(r"Creating/updating student with ID '(.+?)'", line)
-            if begun and begun.group(1) in shard:
+            # Only nbgrader's own log lines, anchored: the student's notebook cannot forge them.
+            begun = _STUDENT_STARTS.match(line)
+            if begun and begun.group(1) in shard and begun.group(1) not in seen:
                 if current is not None:
                     yield finished(current, lines, started)
                 current, lines, started = begun.group(1), [], time.perf_counter()
                 seen.add(current)
+            failure = _STUDENT_FAILED.match(line)
+            if failure:
+                failed.add(Path(failure.group(1).strip()).parent.name)
             lines.append(line)
         process.wait()
         if current is not None:
@@ -156,7 +169,17 @@ def _autograde_shard(layout: CourseLayout, assignment: str, shard: list[str], ev
         running.discard(process)
     for student in shard:
         if student not in seen:
-            yield student, f"nbgrader did not grade this submission (it exited with code {process.returncode})", 0.0
+            yield student, f"{NOT_GRADED} (it exited with code {process.returncode})", 0.0
+
+
+def _unverifiable(layout: CourseLayout, assignment: str, student: str, sources: dict, problem: Exception) -> Outcome:
+    """A submission the verification could not handle: every part fails, with the reason."""
+    outcome = Outcome(student, fingerprint(layout.submission(student, assignment)))
+    reason = f"the verification could not process this submission: {type(problem).__name__}: {str(problem)[:300]}"
+    outcome.verdicts = {name: {grade_id: Verdict(False, reason) for grade_id in graded_parts(source)}
+                        for name, source in sources.items()}
+    outcome.notes.append(reason)
+    return outcome
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -311,6 +334,8 @@ def grade(course_dir: str | os.PathLike, assignment: str, *, students: list[str]
 
     layout = CourseLayout.load(course_dir)
     sources = layout.source_notebooks(assignment)
+    for source in sources.values():
+        graded_parts(source)  # every graded part must be verifiable, or nothing is graded
     released = f"`nbgrader generate_assignment {assignment}` in the course directory first"
     database = layout.db_url.removeprefix("sqlite:///").split("?")[0]
     if layout.db_url.startswith("sqlite:///") and not Path(database).exists():
@@ -336,7 +361,10 @@ def grade(course_dir: str | os.PathLike, assignment: str, *, students: list[str]
             with Sandbox(layout.root, limits) as sandbox:
                 for student, error, seconds in _autograde_shard(layout, assignment, shard, everyone,
                                                                 cell_timeout, memory_bytes, running):
-                    outcome = _verify_submission(layout, assignment, student, sources, sandbox)
+                    try:
+                        outcome = _verify_submission(layout, assignment, student, sources, sandbox)
+                    except Exception as problem:  # noqa: BLE001 - one submission never stops the class
+                        outcome = _unverifiable(layout, assignment, student, sources, problem)
                     outcome.autograde_error = error
                     outcome.seconds["autograde"] = seconds
                     done.put(outcome)
@@ -355,7 +383,10 @@ def grade(course_dir: str | os.PathLike, assignment: str, *, students: list[str]
             previous = set(state.get(outcome.student, {}).get("overridden", []))
             with Gradebook(layout.db_url) as gradebook:
                 entry, overridden = _reconcile(gradebook, assignment, outcome, sources, previous)
-            state[outcome.student] = {"fingerprint": outcome.fingerprint, "entry": entry, "overridden": overridden}
+            # A submission nbgrader never reached is not done: the next run grades it again.
+            graded = not outcome.autograde_error.startswith(NOT_GRADED)
+            state[outcome.student] = {"fingerprint": outcome.fingerprint if graded else "", "entry": entry,
+                                      "overridden": overridden}
             _save_json(_state_path(layout, assignment), state)
             bar.update(1)
     finally:

@@ -13,7 +13,8 @@ not use. For each part, this process forks a child that:
    ``/dev/null``;
 2. installs an import blocker (``rnncourse``, ``nbgrader``) and an audit hook that refuses reading
    files outside the Python installation and the work directory, subprocesses, signals, sockets,
-   ``ctypes`` and frame or garbage-collector introspection;
+   ``ctypes``, SQLite, ``mmap`` and garbage-collector introspection; refuses, for the rest of the
+   child's life, the library calls the part forbids and those that do file I/O in C;
 3. executes the student's cells (each under an alarm), calls the part's function on every case
    with the forbidden names disabled, and writes the outputs as plain arrays (``.npz``, never
    pickle) to a file opened before any student code ran.
@@ -39,6 +40,10 @@ import time
 
 BLOCKED_PACKAGES = ("rnncourse", "nbgrader")
 
+#: Library calls that read or write files in C, where the audit hook does not see them.
+FILE_SHORTCUTS = ("torch.save", "torch.load", "torch.from_file", "torch.UntypedStorage.from_file",
+                  "numpy.load", "numpy.save", "numpy.fromfile", "numpy.memmap", "numpy.loadtxt")
+
 
 class ForbiddenCall(Exception):
     """Raised when a solution calls a function that its part does not allow."""
@@ -48,14 +53,55 @@ class CellTimeout(BaseException):
     """Raised by the alarm when one cell runs past its time limit."""
 
 
+def _refused_message(dotted: str, part: str) -> str:
+    return (f"{part} may not use {dotted}: this part asks you to compute it yourself with basic "
+            f"tensor operations (matmul, tanh, sum, ...).")
+
+
 def _refusal(dotted: str, part: str):
     def refuse(*args, **kwargs):
-        raise ForbiddenCall(
-            f"{part} may not use {dotted}: this part asks you to compute it yourself with basic "
-            f"tensor operations (matmul, tanh, sum, ...)."
-        )
+        raise ForbiddenCall(_refused_message(dotted, part))
 
     return refuse
+
+
+def _function_refuser(names, part: str):
+    """A torch function mode that refuses every torch function whose name ends one of ``names``.
+
+    Replacing attributes misses a function reached another way (``torch._C._VariableFunctions``,
+    ``torch.ops.aten``, a reference taken earlier); every torch function call passes through the
+    mode, whatever the path to it.
+    """
+    from torch.overrides import TorchFunctionMode
+
+    refused = {dotted.rpartition(".")[2]: dotted for dotted in names}
+
+    class RefuseFunctions(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            name = getattr(func, "__name__", "")
+            if name in refused:
+                raise ForbiddenCall(_refused_message(refused[name], part))
+            return func(*args, **(kwargs or {}))
+
+    return RefuseFunctions()
+
+
+def _replace(names, part: str) -> list:
+    """Replace each dotted name with a refusal; return what is needed to put the originals back.
+
+    A name whose module cannot be imported here is skipped: in the sandbox ``rnncourse`` cannot be
+    imported at all, which is a stronger refusal than this one.
+    """
+    saved = []
+    for dotted in names:
+        try:
+            owner, attribute = _owner(dotted)
+        except (ImportError, AttributeError):
+            continue
+        if hasattr(owner, attribute):
+            saved.append((owner, attribute, getattr(owner, attribute)))
+            setattr(owner, attribute, _refusal(dotted, part))
+    return saved
 
 
 def _owner(dotted: str):
@@ -70,25 +116,20 @@ def _owner(dotted: str):
 
 @contextlib.contextmanager
 def forbid(names, part: str):
-    """Replace each dotted name with a function raising :class:`ForbiddenCall`; restore them after.
-
-    A name whose module cannot be imported here is skipped: in the sandbox ``rnncourse`` cannot be
-    imported at all, which is a stronger refusal than this one.
-    """
-    saved = []
+    """Within the block, calling any of the dotted ``names`` raises :class:`ForbiddenCall`."""
+    saved = _replace(names, part)
     try:
-        for dotted in names:
-            try:
-                owner, attribute = _owner(dotted)
-            except (ImportError, AttributeError):
-                continue
-            if hasattr(owner, attribute):
-                saved.append((owner, attribute, getattr(owner, attribute)))
-                setattr(owner, attribute, _refusal(dotted, part))
-        yield
+        with _function_refuser(names, part):
+            yield
     finally:
         for owner, attribute, original in reversed(saved):
             setattr(owner, attribute, original)
+
+
+def forbid_for_good(names, part: str) -> None:
+    """Refuse ``names`` for the rest of this process, before any student code can take a reference."""
+    _replace(names, part)
+    _function_refuser(names, part).__enter__()
 
 
 # -- the restrictions of a child ----------------------------------------------------------------
@@ -96,8 +137,10 @@ def forbid(names, part: str):
 class _BlockedImports:
     """A meta-path finder that refuses the packages holding the reference and the grader."""
 
+    blocked = tuple(BLOCKED_PACKAGES)
+
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED_PACKAGES:
+        if name.split(".")[0] in self.blocked:
             raise ImportError(f"{name} is not available while your solution is graded")
         return None
 
@@ -108,34 +151,58 @@ _REFUSED_EVENTS = {
     "socket.getaddrinfo", "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.string_at",
     "ctypes.wstring_at", "ctypes.addressof", "ctypes.call_function", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
     "sys.addaudithook", "sys.setprofile", "sys.settrace", "os.chdir", "shutil.rmtree", "pty.spawn",
+    "sqlite3.connect", "sqlite3.connect/handle", "mmap.__new__",
     "webbrowser.open", "urllib.Request", "http.client.connect", "sys.remote_exec",
 }
 
 
 def _audit_hook(readable_roots: tuple[str, ...], writable_root: str, blocked_roots: tuple[str, ...]):
+    # Everything the hook consults is captured here, immutable, so that student code that patches
+    # this module's globals, builtins or os.path cannot loosen it.
+    refused_events = frozenset(_REFUSED_EVENTS)
+    blocked_packages = tuple(BLOCKED_PACKAGES)
+    readable = tuple(root.rstrip(os.sep) for root in readable_roots)
+    blocked = tuple(root.rstrip(os.sep) for root in blocked_roots)
+    writable = (writable_root.rstrip(os.sep),)
+    realpath, fsdecode, separator = os.path.realpath, os.fsdecode, os.sep
+    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC
+    path_events = frozenset({"open", "os.listdir", "os.scandir", "os.remove", "os.rename", "os.mkdir", "os.rmdir",
+                             "os.truncate", "os.symlink", "os.link", "os.chmod", "os.chown", "os.utime",
+                             "shutil.copyfile", "shutil.copytree", "shutil.move", "shutil.make_archive"})
+    two_path_events = frozenset({"os.rename", "os.link", "os.symlink", "shutil.copyfile", "shutil.copytree",
+                                 "shutil.move"})
+    reading_events = frozenset({"open", "os.listdir", "os.scandir"})
+
     def inside(path: str, roots) -> bool:
-        return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+        for root in roots:
+            if path == root or path.startswith(root + separator):
+                return True
+        return False
+
+    def check_path(target, writing: bool) -> None:
+        if target is None or type(target) is int:
+            return
+        path = realpath(fsdecode(target))
+        if inside(path, writable):
+            return
+        if writing or inside(path, blocked) or not inside(path, readable):
+            raise PermissionError(f"access to {path} is not allowed while your solution is graded")
 
     def hook(event: str, args) -> None:
-        if event in _REFUSED_EVENTS:
+        if event in refused_events:
             raise PermissionError(f"{event} is not allowed while your solution is graded")
-        if event == "import" and args[0].split(".")[0] in BLOCKED_PACKAGES:
+        if event == "import" and str(args[0]).split(".")[0] in blocked_packages:
             raise ImportError(f"{args[0]} is not available while your solution is graded")
-        if event in ("open", "os.listdir", "os.scandir", "os.remove", "os.rename", "os.mkdir", "os.rmdir",
-                     "os.truncate", "os.symlink", "os.link", "os.chmod"):
-            target = args[0]
-            if isinstance(target, int) or target is None:
-                return
-            path = os.path.realpath(os.fsdecode(target))
-            writing = event != "open" and event not in ("os.listdir", "os.scandir")
-            mode = args[1] if event == "open" and len(args) > 1 and isinstance(args[1], str) else "r"
-            writing = writing or any(flag in mode for flag in "wax+")
-            if event == "open" and len(args) > 2 and isinstance(args[2], int):
-                writing = writing or bool(args[2] & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC))
-            if inside(path, (writable_root,)):
-                return
-            if writing or inside(path, blocked_roots) or not inside(path, readable_roots):
-                raise PermissionError(f"access to {path} is not allowed while your solution is graded")
+        if event not in path_events:
+            return
+        writing = event not in reading_events
+        if event == "open":
+            mode = args[1] if len(args) > 1 and type(args[1]) is str else "r"
+            flags = args[2] if len(args) > 2 and type(args[2]) is int else 0
+            writing = "w" in mode or "a" in mode or "x" in mode or "+" in mode or bool(flags & write_flags)
+        check_path(args[0], writing)
+        if event in two_path_events and len(args) > 1:
+            check_path(args[1], True)
 
     return hook
 
@@ -214,6 +281,12 @@ def _run_part(job: dict, index: int, workdir: str, result_fd: int) -> None:
             os.dup2(null, fd)
         # Printing costs time, never memory: whatever the student prints goes nowhere.
         sys.stdout = sys.stderr = open(os.devnull, "w")
+        # Scratch space for libraries that want one (tempfile, matplotlib), inside the work directory.
+        os.environ["TMPDIR"] = os.environ["MPLCONFIGDIR"] = workdir
+        import tempfile
+
+        tempfile.tempdir = workdir
+        forbid_for_good(tuple(part["forbidden"]) + FILE_SHORTCUTS, part["function"])
         _restrict(job, workdir)
         signal.signal(signal.SIGALRM, _on_alarm)
         namespace = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: _NoIPython()}
@@ -225,7 +298,7 @@ def _run_part(job: dict, index: int, workdir: str, result_fd: int) -> None:
             for case, inputs in enumerate(cases):
                 try:
                     tensors = [torch.from_numpy(numpy.array(value, dtype=numpy.float64)) for value in inputs]
-                    with torch.no_grad(), forbid(part["forbidden"], part["function"]):
+                    with torch.no_grad():
                         result = function(*tensors)
                     for k, array in enumerate(_as_arrays(result, part["outputs"], numpy, torch)):
                         arrays[f"c{case}_o{k}"] = array
@@ -286,7 +359,7 @@ def run_job(workdir: str) -> None:
             try:
                 # The child keeps only its result file: no pipe of the server, no other part's file.
                 os.closerange(3, result_fd)
-                os.closerange(result_fd + 1, 1024)
+                os.closerange(result_fd + 1, os.sysconf("SC_OPEN_MAX"))
                 _run_part(job, index, workdir, result_fd)
             finally:
                 os._exit(70)

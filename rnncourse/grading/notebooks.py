@@ -14,7 +14,12 @@ HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n.*?^[ \t]*### E
 
 
 def nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
+    """A cell's nbgrader metadata; ``{}`` when it is missing or not a mapping (a student may edit it)."""
+    metadata = cell.get("metadata") if isinstance(cell, dict) else None
+    found = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    if not isinstance(found, dict) or not isinstance(found.get("grade_id", ""), str):
+        return {}
+    return found
 
 
 def cells_by_grade_id(notebook) -> dict[str, dict]:

@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import io
 import json
 import os
 import secrets
 import select
 import shutil
+import stat
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -66,28 +69,51 @@ def checks_of_test_cell(source: str) -> list[Check]:
 
 
 def graded_parts(source_notebook) -> dict[str, list[Check]]:
-    """``{test cell id: [checks]}`` for every graded test cell of the instructor's notebook."""
-    return {nbgrader_meta(cell)["grade_id"]: checks_of_test_cell(cell.source) for cell in graded_cells(source_notebook)}
+    """``{test cell id: [checks]}`` for every graded test cell of the instructor's notebook.
+
+    Raises ``ValueError`` naming the test cells that call no registered check: such a part could
+    not be verified, so it is refused before any submission is graded.
+    """
+    parts = {nbgrader_meta(cell)["grade_id"]: checks_of_test_cell(cell.source) for cell in graded_cells(source_notebook)}
+    unknown = [grade_id for grade_id, checks in parts.items() if not checks]
+    if unknown:
+        raise ValueError(f"the test cells {unknown} call no check of rnncourse.grading; every graded part needs one")
+    return parts
 
 
-def student_cells(submission, test_cell_ids) -> list[dict]:
-    """The code cells to run in the sandbox: every code cell of the submission but the graded tests.
+#: Cell magics whose body is ordinary Python that must still run: the magic line is dropped.
+TRANSPARENT_CELL_MAGICS = ("%%time", "%%timeit", "%%capture", "%%prun")
 
-    IPython syntax (magics, ``!commands``) is turned into plain Python calls, which the sandbox's
-    ``get_ipython()`` ignores.
+
+def student_cells(submission, source_notebook) -> list[dict]:
+    """The code cells to run in the sandbox, in the submission's order.
+
+    Graded test cells are left out; a locked cell of the instructor's (a setup cell) runs as the
+    instructor wrote it, as nbgrader does. IPython syntax (magics, ``!commands``) becomes plain
+    Python calls, which the sandbox's ``get_ipython()`` ignores; the body of a timing or capturing
+    cell magic runs as code.
     """
     from IPython.core.inputtransformer2 import TransformerManager
 
+    instructor = {nbgrader_meta(c)["grade_id"]: c for c in source_notebook.cells if nbgrader_meta(c).get("grade_id")}
     transformer = TransformerManager()
     cells = []
     for index, cell in enumerate(submission.cells):
         grade_id = nbgrader_meta(cell).get("grade_id")
-        if cell.get("cell_type") != "code" or grade_id in test_cell_ids:
+        trusted = instructor.get(grade_id)
+        if cell.get("cell_type") != "code" or (trusted is not None and nbgrader_meta(trusted).get("grade")):
             continue
+        if trusted is not None and nbgrader_meta(trusted).get("locked") and not nbgrader_meta(trusted).get("solution"):
+            cell = trusted
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        first, _, body = source.lstrip().partition("\n")
+        if first.strip().split(" ")[0] in TRANSPARENT_CELL_MAGICS:
+            source = body
         try:
-            source = transformer.transform_cell(cell.source)
+            source = transformer.transform_cell(source)
         except Exception:  # noqa: BLE001 - a malformed cell runs as written and fails in the sandbox
-            source = cell.source
+            pass
         cells.append({"id": grade_id or f"#{index + 1}", "source": source})
     return cells
 
@@ -166,7 +192,7 @@ class Sandbox:
 
         Returns, per part, ``(how its child ended, {"status": ..., "outputs": {case: [arrays]}} or None)``.
         """
-        with tempfile.TemporaryDirectory(prefix="job-", dir=self.home) as workdir:
+        with tempfile.TemporaryDirectory(prefix="job-", dir=self.home, ignore_cleanup_errors=True) as workdir:
             job = {
                 "cells": cells,
                 "parts": [],
@@ -194,11 +220,43 @@ class Sandbox:
             return results
 
 
-def _load_result(path: str, outputs: int, cases: int) -> dict | None:
-    """The arrays a child wrote, or ``None`` if it wrote nothing readable. Never unpickles."""
+#: The largest result file read back; a part's outputs are a few small arrays.
+MAX_RESULT_BYTES = 64 * 1024**2
+
+
+def _read_regular_file(path: str, limit: int) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes, without following a
+    link or blocking on a FIFO the student's code may have put in its place; else ``None``."""
     try:
-        with np.load(path, allow_pickle=False) as stored:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limit + 1)
+    finally:
+        os.close(fd)
+
+
+def _load_result(path: str, outputs: int, cases: int) -> dict | None:
+    """The arrays a child wrote, or ``None`` if it wrote nothing usable. Never unpickles."""
+    data = _read_regular_file(path, MAX_RESULT_BYTES)
+    if not data:
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            # npz members are stored uncompressed by np.savez; anything else could be a zip bomb.
+            if any(member.compress_type != zipfile.ZIP_STORED for member in archive.infolist()):
+                return None
+        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
             status = json.loads(stored["__status__"].tobytes().decode())
+            if not (isinstance(status, dict) and isinstance(status.get("cases", []), list)
+                    and isinstance(status.get("cells", []), list)
+                    and all(isinstance(item, (str, type(None))) for item in status.get("cases", []))):
+                return None
             found = {}
             for case in range(cases):
                 keys = [f"c{case}_o{k}" for k in range(outputs)]
@@ -250,16 +308,18 @@ def verify_notebook(submission_path: Path, source_notebook, sandbox: Sandbox,
     except Exception as error:  # noqa: BLE001 - a broken file is a verdict, not a crash of the grader
         reason = f"the notebook {Path(submission_path).name} could not be read: {type(error).__name__}: {error}"
         return {grade_id: Verdict(False, reason) for grade_id in parts}
-    unknown = [grade_id for grade_id, checks in parts.items() if not checks]
-    if unknown:
-        raise ValueError(f"the test cells {unknown} call no registered check; every graded part needs one")
     seed = secrets.randbits(63) if seed is None else seed
     jobs = []
     for checks in parts.values():
         for check in checks:
             cases = check.cases(VISIBLE_SEED, hidden=False) + check.cases(seed, hidden=True)
             jobs.append((check, cases))
-    results = sandbox.run(student_cells(submission, set(parts)), jobs)
+    try:
+        cells = student_cells(submission, source_notebook)
+    except Exception as error:  # noqa: BLE001 - a malformed notebook is a verdict, not a crash of the grader
+        reason = f"the notebook {Path(submission_path).name} is malformed: {type(error).__name__}: {error}"
+        return {grade_id: Verdict(False, reason) for grade_id in parts}
+    results = sandbox.run(cells, jobs)
     outcome = iter(zip(jobs, results))
     verdicts = {}
     for grade_id, checks in parts.items():

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     gr.add_argument("--student", action="append", help="grade only this student (repeatable)")
     gr.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: all cores)")
     gr.add_argument("--force", action="store_true", help="grade again submissions already graded and unchanged")
-    gr.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell (nbgrader and sandbox)")
+    gr.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell in nbgrader's run, and the most a cell may take in the sandbox")
     gr.add_argument("--part-timeout", type=float, default=60, help="seconds per graded part in the sandbox")
     gr.add_argument("--memory-gb", type=float, default=2, help="memory a graded part may allocate, in GiB")
     gr.add_argument("--export", default="grades.csv", help="CSV file for nbgrader's export (default: grades.csv)")

@@ -13,7 +13,7 @@ from .core import Check, normal
 from .lstm import case_sizes, gate_weights
 
 #: What a part of this exercise must not call: torch's finished GRU, by every name it answers to
-#: (torch has no MGU; the rnncourse package is out of reach in the grading sandbox, see lstm.py).
+#: (torch has no MGU), and the reference in rnncourse, as in lstm.py.
 GRU_SHORTCUTS = (
     "torch.nn.GRU", "torch.nn.GRUCell", "torch.gru", "torch.gru_cell",
     "torch._VF.gru", "torch._VF.gru_cell", "torch.ops.aten.gru", "torch.ops.aten.gru_cell",

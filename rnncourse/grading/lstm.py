@@ -12,9 +12,8 @@ from .. import functional
 from ..recurrent import unroll
 from .core import Check, normal, random_sizes
 
-#: What an LSTM part must not call: torch's finished LSTM, by every name it answers to. (The
-#: rnncourse package is not listed: the grading sandbox cannot import it at all, so naming it here
-#: would make ``forbid`` fail there.)
+#: What an LSTM part must not call: torch's finished LSTM, by every name it answers to, and the
+#: reference in rnncourse (refused in the student's notebook; the grading sandbox cannot import it).
 LSTM_SHORTCUTS = (
     "torch.nn.LSTM", "torch.nn.LSTMCell", "torch.lstm", "torch.lstm_cell",
     "torch._VF.lstm", "torch._VF.lstm_cell", "torch.ops.aten.lstm", "torch.ops.aten.lstm_cell",

@@ -7,7 +7,7 @@ Plain nbgrader loses every part of a notebook, solved or not, when one part
 - has its cell metadata edited or duplicated: nbgrader refuses the notebook (a duplicated cell
   is mistaken for an old metadata format; a solution cell marked as graded is not in the gradebook).
 
-Three preprocessors take the place of nbgrader's own:
+Two preprocessors take the place of nbgrader's own:
 
 - :class:`ResilientExecute` (for ``Execute``) records a kernel's death in its cell as an error (so
   that cell's test fails), starts a new kernel, runs the earlier non-test cells again to restore the

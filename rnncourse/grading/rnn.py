@@ -15,9 +15,11 @@ RNN_SHORTCUTS = (
     "rnncourse.RNN", "rnncourse.Recurrent",
 )
 #: What a part computing gradients by hand must not call.
+#: (Switching gradient mode stays allowed, so that ``with torch.no_grad():`` works in a solution;
+#: without these calls, no gradient can be computed from it.)
 AUTOGRAD = (
-    "torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward", "torch.enable_grad",
-    "torch.set_grad_enabled", "torch.autograd.functional.jacobian", "torch.autograd.functional.vjp",
+    "torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward",
+    "torch.autograd.functional.jacobian", "torch.autograd.functional.vjp",
     "torch.func.grad", "torch.func.vjp", "torch.func.jacrev",
 )
 

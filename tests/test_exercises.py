@@ -7,6 +7,7 @@ untouched release scores zero, and a planted mistake loses exactly its part.
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -21,16 +22,12 @@ from rnncourse.grading.notebooks import (HIDDEN_BLOCK, SOLUTION_BLOCK, graded_ce
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = assignments(ROOT)
 
-#: One planted mistake per assignment: (notebook, solution cell, text, replacement, the test cell that must fail).
+#: One planted mistake per assignment, in tests/planted/<assignment>.json (one file per assignment, so that
+#: adding an exercise touches no shared list): (notebook, solution cell, text, replacement, the test cell that must fail).
 PLANTED_MISTAKES = {
-    "01_rnn": ("rnn.ipynb", "bptt_gradients_solution", "delta = d_pre @ W_hh", "delta = d_pre @ W_hh.T",
-               "bptt_gradients_test"),
-    # The output-gate peephole reads the old cell c_{t-1} instead of the cell just written, c_t.
-    "02_lstm": ("lstm.ipynb", "peephole_lstm_step_solution", "w_co * c_new", "w_co * c",
-                "peephole_lstm_step_test"),
-    # The update convention of the GRU swapped: z weights the candidate instead of the old state.
-    "03_gru_mgu": ("gru_mgu.ipynb", "cho_gru_step_solution", "return (1 - z) * n + z * h",
-                   "return z * n + (1 - z) * h", "cho_gru_step_test"),
+    path.stem: tuple(json.loads(path.read_text())[key] for key in ("notebook", "cell", "text", "replacement",
+                                                                   "failing_test"))
+    for path in sorted((Path(__file__).parent / "planted").glob("*.json"))
 }
 
 

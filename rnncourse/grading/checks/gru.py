@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import functional
-from .core import Check, normal
+from ... import functional
+from ..core import Check, normal
 from .lstm import case_sizes, gate_weights
 
 #: What a part of this exercise must not call: torch's finished GRU, by every name it answers to
@@ -71,3 +71,6 @@ mgu_step = Check(
     reference=reference_mgu_step,
     forbidden=GRU_SHORTCUTS,
 )
+
+#: The parts of exercise 03_gru_mgu, in the order of the notebook.
+CHECKS = (gru_step, cho_gru_step, mgu_step)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import functional
-from ..recurrent import unroll
-from .core import Check, normal, random_sizes
+from ... import functional
+from ...recurrent import unroll
+from ..core import Check, normal, random_sizes
 
 #: What an Elman part must not call: any finished RNN, ours or torch's.
 RNN_SHORTCUTS = (
@@ -112,3 +112,6 @@ bptt_gradients = Check(
     reference=reference_bptt_gradients,
     forbidden=RNN_SHORTCUTS + AUTOGRAD,
 )
+
+#: The parts of exercise 01_rnn, in the order of the notebook.
+CHECKS = (elman_step, rnn_forward, bptt_gradients)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import functional
-from ..recurrent import unroll
-from .core import Check, normal, random_sizes
+from ... import functional
+from ...recurrent import unroll
+from ..core import Check, normal, random_sizes
 
 #: What an LSTM part must not call: torch's finished LSTM, by every name it answers to, and the
 #: reference in rnncourse (refused in the student's notebook; the grading sandbox cannot import it).
@@ -127,3 +127,6 @@ lstm_forward = Check(
     reference=reference_lstm_forward,
     forbidden=LSTM_SHORTCUTS,
 )
+
+#: The parts of exercise 02_lstm, in the order of the notebook.
+CHECKS = (lstm_step, peephole_lstm_step, lstm_forward)

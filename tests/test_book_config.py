@@ -27,7 +27,7 @@ raise RuntimeError("this cell fails on purpose")
 
 def test_a_failing_cell_fails_the_strict_build(tmp_path):
     shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
-    (tmp_path / "book").mkdir()
+    shutil.copytree(ROOT / "book" / "_ext", tmp_path / "book" / "_ext")  # the configuration loads it
     (tmp_path / "book" / "references.bib").write_text("")
     (tmp_path / "book" / "intro.md").write_text(PAGE)
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")

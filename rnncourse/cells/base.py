@@ -83,7 +83,7 @@ class RecurrentCell(nn.Module):
         return it as a tuple of ``(B, size)`` tensors; unbatched tensors ``(size,)`` when not ``batched``."""
         if hx is None:
             return self.initial_state(batch, like)
-        parts = (hx,) if self.state_count == 1 and isinstance(hx, Tensor) else hx
+        parts = (hx,) if self.state_count == 1 and not isinstance(hx, tuple) else hx
         if not isinstance(parts, (tuple, list)) or len(parts) != self.state_count:
             got = f"{type(hx).__name__} of length {len(hx)}" if isinstance(hx, (tuple, list)) else type(hx).__name__
             raise ValueError(f"expected hx to be a tuple of {self.state_count} tensors, got {got}")

@@ -98,7 +98,7 @@ class RecurrentLayers(nn.Module):
         rows = self.num_layers * self.num_directions
         if hx is None:
             return tuple(like.new_zeros(rows, batch, size) for size in self.state_sizes)
-        parts = (hx,) if count == 1 and isinstance(hx, Tensor) else hx
+        parts = (hx,) if count == 1 and not isinstance(hx, tuple) else hx
         if not isinstance(parts, (tuple, list)) or len(parts) != count:
             got = f"{type(hx).__name__} of length {len(hx)}" if isinstance(hx, (tuple, list)) else type(hx).__name__
             raise ValueError(f"expected hx to be a tuple of {count} tensors, got {got}")

@@ -111,3 +111,30 @@ def check_dropout(dropout, num_layers: int) -> float:
                       f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
                       stacklevel=3)
     return float(dropout)
+
+
+def check_step_tensors(function: str, x, specs) -> None:
+    """The arguments of a step function of :mod:`rnncourse.functional`, checked in a few microseconds.
+
+    ``x`` is the input, ``(B, I)`` or unbatched ``(I,)``; ``specs`` lists ``(name, value, shape,
+    layout)`` with ``shape`` the expected shape (``None`` for the batch dimensions of ``x``) and
+    ``layout`` its symbolic form, e.g. ``"(B, H)"``. ``None`` values (an absent bias) are skipped.
+    Every tensor must share ``x``'s dtype and device.
+    """
+    check_tensor(x, "x")
+    if x.dim() not in (1, 2):
+        raise ValueError(f"{function}: expected x of shape (B, I) or unbatched (I,), got {shape_str(x.shape)}")
+    batch = tuple(x.shape[:-1])
+    for name, value, shape, layout in specs:
+        if value is None:
+            continue
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{function}: expected {name} to be a torch.Tensor, got {type(value).__name__}")
+        expected = batch + tuple(shape[1:]) if shape[0] is None else tuple(shape)
+        if value.shape != expected:
+            raise ValueError(f"{function}: expected {name} of shape {layout} = {shape_str(expected)}, "
+                             f"got {shape_str(value.shape)}")
+        if value.dtype != x.dtype:
+            raise TypeError(f"{function}: expected {name} of dtype {x.dtype} (x's dtype), got {value.dtype}")
+        if value.device != x.device:
+            raise ValueError(f"{function}: expected {name} on device {x.device} (x's device), got {value.device}")

@@ -18,7 +18,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_like, check_state, check_step_input, check_tensor
+from .._validation import check_bool, check_like, check_state, check_step_input, check_tensor
 
 State = tuple[Tensor, ...]
 
@@ -39,7 +39,7 @@ class RecurrentCell(nn.Module):
                 raise ValueError(f"expected {name} to be a positive int, got {value!r}")
         self.input_size = input_size
         self.hidden_size = hidden_size
-        self.bias = bias
+        self.bias = check_bool(bias, "bias")
         self.options = options
         for name, shape in self.parameter_shapes(input_size, hidden_size, bias, **options).items():
             self.register_parameter(name, nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))

@@ -69,7 +69,9 @@ class LSTM(RecurrentLayers):
         bias: use ``b_ih`` and ``b_hh``. batch_first: ``(B, T, ·)`` inputs and outputs.
         dropout: dropout on the outputs of every layer but the last, in training.
         bidirectional: add a layer that reads the sequence backwards (``D = 2``).
-        proj_size: accepted for torch's signature; only 0 (no projection) is supported.
+        proj_size: if ``P > 0``, project ``h`` to ``P < H`` units, as torch does (Sak, Senior &
+            Beaufays 2014): ``h_t = W_{hr} (o_t \odot \tanh(c_t))`` with ``weight_hr_l{k} (P, H)``; then
+            ``weight_hh_l{k}`` is ``(4H, P)``, ``h_n`` and each direction's output have ``P`` units.
         forget_gate, peephole, coupled, forget_bias: the variant and the initial forget-gate bias,
             as in :class:`~rnncourse.cells.LSTMCell`, whose notes say which paper each follows.
         device, dtype: where and in which precision to create the parameters.
@@ -111,14 +113,30 @@ class LSTM(RecurrentLayers):
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  proj_size: int = 0, device=None, dtype=None, *, forget_gate: bool = True, peephole: bool = False,
                  coupled: bool = False, forget_bias: float | None = None) -> None:
-        if proj_size != 0:
-            raise ValueError(
-                f"expected proj_size=0: LSTM with a projected hidden state (torch's proj_size) is not "
-                f"implemented here, got proj_size={proj_size!r}"
-            )
+        if not isinstance(proj_size, int) or isinstance(proj_size, bool) or proj_size < 0:
+            raise ValueError(f"expected proj_size to be a non-negative int, got {proj_size!r}")
+        if proj_size and isinstance(hidden_size, int) and proj_size >= hidden_size:
+            raise ValueError(f"expected proj_size smaller than hidden_size ({hidden_size}), got proj_size={proj_size}")
+        self.proj_size = proj_size
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          device=device, dtype=dtype, forget_gate=forget_gate, peephole=peephole,
                          coupled=coupled, forget_bias=forget_bias)
+
+
+    @property
+    def state_sizes(self) -> tuple[int, ...]:
+        """``(P, H)``: ``h`` has ``proj_size`` units when projected, ``c`` always ``hidden_size``."""
+        return (self.proj_size or self.hidden_size, self.hidden_size)
+
+    def _parameter_shapes(self, layer_input: int) -> dict[str, tuple]:
+        shapes = super()._parameter_shapes(layer_input)
+        if self.proj_size:  # torch's layout: weight_hh reads the projected h, weight_hr comes last
+            shapes["weight_hh"] = (shapes["weight_hh"][0], self.proj_size)
+            shapes["weight_hr"] = (self.proj_size, self.hidden_size)
+        return shapes
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (f", proj_size={self.proj_size}" if self.proj_size else "")
 
 
 class GRU(RecurrentLayers):

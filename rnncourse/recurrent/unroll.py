@@ -75,6 +75,9 @@ def unroll(step: Callable, inputs: Tensor, state: State, reverse: bool = False, 
             Padded steps hold the state and give zero outputs.
         time_index: pass ``t`` and the mask of real entries to ``step`` (the time-index contract).
     """
+    if torch.jit.is_tracing():
+        raise RuntimeError("torch.jit.trace would record this Python loop over time for the traced sequence length "
+                           "only; use torch.compile (or a layer that dispatches to torch's kernel) instead")
     steps = inputs.shape[0]
     if reverse:
         inputs = reverse_padded(inputs, lengths)

@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+import rnncourse
+
 from helpers import (DTYPES, LAYERS, TORCH_LAYERS, forward_backward, initial_state, make_layer, make_torch_layer,
                      randn, randomize_)
 
@@ -155,3 +157,105 @@ def test_dropout_between_layers_in_training_only(name):
     assert not torch.allclose(output, expected_output)
     first = (h_n if isinstance(h_n, torch.Tensor) else h_n[0])[:2]  # the first layer reads no dropped input
     torch.testing.assert_close(first, (expected_h_n if isinstance(h_n, torch.Tensor) else expected_h_n[0])[:2])
+
+
+# ---------------------------------------------------------------------------------------------
+# What a torch user hits (issue 15): torch's behaviour is the oracle where torch has the model.
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+@pytest.mark.parametrize("option", ["bias", "batch_first", "bidirectional"])
+@pytest.mark.parametrize("value", ["False", 1, None], ids=["str", "int", "None"])
+def test_boolean_options_are_type_checked(name, option, value):
+    with pytest.raises(TypeError, match=rf"expected {option} to be one of True, False, got {value!r}"):
+        make_layer(name, I, H, **{option: value})
+    if LAYERS[name][2] is not None:  # torch refuses them too, at construction or at the first call
+        with pytest.raises(TypeError):
+            make_torch_layer(name, I, H, **{option: value})(torch.zeros(T, B, I))
+
+
+@pytest.mark.parametrize("make, option", [
+    (lambda **kw: make_layer("lstm", I, H, **kw), "peephole"), (lambda **kw: make_layer("lstm", I, H, **kw), "coupled"),
+    (lambda **kw: make_layer("lstm", I, H, **kw), "forget_gate"), (lambda **kw: make_layer("gru", I, H, **kw), "reset_after"),
+    (lambda **kw: rnncourse.cells.LSTMCell(I, H, **kw), "peephole"), (lambda **kw: rnncourse.cells.GRUCell(I, H, **kw), "bias"),
+    (lambda **kw: rnncourse.cells.MGUCell(I, H, **kw), "bias"), (lambda **kw: rnncourse.cells.ElmanCell(I, H, **kw), "bias"),
+    (lambda **kw: rnncourse.Recurrent(rnncourse.cells.ElmanCell(I, H), **kw), "reverse"),
+    (lambda **kw: rnncourse.Stacked(rnncourse.cells.GRUCell, I, H, **kw), "bidirectional"),
+])
+def test_switches_refuse_one_and_strings(make, option):
+    for value in (1, "True"):
+        with pytest.raises(TypeError, match=rf"expected {option} to be one of True, False, got {value!r}"):
+            make(**{option: value})
+
+
+@pytest.mark.parametrize("name", TORCH_LAYERS)
+def test_fully_positional_constructor_is_torchs(name):
+    # torch's order, proj_size included: every layer keeps its slot before device and dtype.
+    arguments = {"rnn_tanh": (I, H, 2, "tanh", False, True, 0.25, True, 0, "cpu", torch.float64),
+                 "rnn_relu": (I, H, 2, "relu", False, True, 0.25, True, 0, "cpu", torch.float64),
+                 "lstm": (I, H, 2, False, True, 0.25, True, 2, "cpu", torch.float64),
+                 "gru": (I, H, 2, False, True, 0.25, True, 0, "cpu", torch.float64)}[name]
+    cls, reference = LAYERS[name][0], LAYERS[name][2](*arguments)
+    ours = cls(*arguments)
+    for attribute in ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional"):
+        assert getattr(ours, attribute) == getattr(reference, attribute), attribute
+    assert {k: (v.shape, v.dtype) for k, v in ours.state_dict().items()} == {
+        k: (v.shape, v.dtype) for k, v in reference.state_dict().items()}
+
+
+@pytest.mark.parametrize("name", TORCH_LAYERS)
+def test_all_weights_and_flatten_parameters_are_torchs(name):
+    reference = randomize_(make_torch_layer(name, I, H, 2, bidirectional=True))
+    ours = make_layer(name, I, H, 2, bidirectional=True)
+    ours.load_state_dict(reference.state_dict())
+    ours.flatten_parameters()
+    torch.testing.assert_close(ours.all_weights, [[w.detach() for w in ws] for ws in reference.all_weights])
+    assert all(w is getattr(ours, n) for ws, names in zip(ours.all_weights, reference._all_weights)
+               for w, n in zip(ws, names))
+
+
+def test_lstm_hx_as_a_list_equals_torch():
+    reference = randomize_(make_torch_layer("lstm", I, H, 2, dtype=torch.float64))
+    ours = make_layer("lstm", I, H, 2, dtype=torch.float64)
+    ours.load_state_dict(reference.state_dict())
+    x, (h0, c0) = randn(T, B, I), initial_state("lstm", 2, B, H)
+    torch.testing.assert_close(ours(x, [h0, c0]), reference(x, [h0, c0]))
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_dropout_with_one_layer_warns_as_torch_does(name):
+    with pytest.warns(UserWarning, match=r"non-zero dropout expects num_layers greater than 1, but got dropout=0.5 "
+                                         r"and num_layers=1"):
+        make_layer(name, I, H, dropout=0.5)
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_hx_messages_name_the_layout(name):
+    layer = make_layer(name, I, H, 2)
+    count = layer.cell_class.state_count
+    with pytest.raises(ValueError, match=rf"expected hx to be a tuple of {count} tensors, got tuple of length 3"):
+        layer(torch.zeros(T, B, I), (torch.zeros(2, B, H),) * 3)
+    unbatched = torch.zeros(2, B, H) if count == 1 else (torch.zeros(2, B, H),) * 2
+    first = "hx" if count == 1 else r"hx\[0\]"
+    with pytest.raises(ValueError, match=rf"expected {first} of shape \(2, 5\) \(num_layers \* num_directions, H\) "
+                                         rf"for an unbatched input \(T, I\), got \(2, 4, 5\)"):
+        layer(torch.zeros(T, I), unbatched)
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_jit_trace_is_refused_and_script_points_to_compile(name):
+    layer = make_layer(name, I, H, 2, implementation="reference")
+    with pytest.raises(RuntimeError, match=r"torch.jit.trace would record this Python loop .* use torch.compile"):
+        torch.jit.trace(layer, torch.zeros(T, B, I), check_trace=False)
+    with pytest.raises(RuntimeError, match=r"cannot be scripted .* use torch.compile"):
+        torch.jit.script(layer)
+
+
+@pytest.mark.parametrize("name", ["lstm_peephole", "gru_reset_before"])
+def test_torch_compile_captures_one_graph(name):
+    layer = randomize_(make_layer(name, I, H, dtype=torch.float64))
+    compiled = torch.compile(layer, fullgraph=True, backend="aot_eager")  # fullgraph: a graph break is an error
+    x = randn(T, B, I)
+    (outputs, grads), (expected, expected_grads) = forward_backward(compiled, x, None), forward_backward(layer, x, None)
+    torch.testing.assert_close(outputs, expected)
+    torch.testing.assert_close(list(grads.values()), list(expected_grads.values()))  # names gain "_orig_mod."

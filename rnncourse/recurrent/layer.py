@@ -21,6 +21,12 @@ from .packed import sequence_input, sequence_output
 from .unroll import run_layers, unroll
 
 
+def refuse_scripting(module) -> None:
+    raise RuntimeError(f"{type(module).__name__} cannot be scripted with torch.jit.script (its Python loop over time, "
+                       f"keyword options and cell classes are beyond TorchScript); use torch.compile, which "
+                       f"captures it in one graph")
+
+
 def cell_step(cell: RecurrentCell) -> Callable:
     """The step ``unroll`` calls for ``cell``: the cell's pure ``step`` on its own parameters, or, for a
     cell that takes a time index, the cell itself as ``cell(x_t, state, t=t, mask=m)``."""
@@ -80,6 +86,8 @@ class Recurrent(nn.Module):
             state_n = tuple(s.squeeze(0) for s in state_n)
         output = sequence_output(output, seq, self.batch_first)
         return output, state_n[0] if self.cell.state_count == 1 else state_n
+
+    __prepare_scriptable__ = refuse_scripting
 
 
 class Stacked(nn.Module):
@@ -143,6 +151,8 @@ class Stacked(nn.Module):
             h_n = tuple(h.squeeze(1) for h in h_n)  # (L*D, H)
         output = sequence_output(output, seq, self.batch_first)
         return output, h_n[0] if first.state_count == 1 else h_n
+
+    __prepare_scriptable__ = refuse_scripting
 
     def _initial_state(self, hx, rows: int, batch: int, batched: bool, like: Tensor) -> State:
         """``hx`` as ``(L*D, B, ·)`` tensors, each row checked by its cell; zeros when ``None``."""

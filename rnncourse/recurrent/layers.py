@@ -8,10 +8,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_bool, check_dropout, check_like, check_size, check_tensor, shape_str
+from .._validation import check_bool, check_choice, check_dropout, check_like, check_size, check_tensor, shape_str
 from ..cells.base import RecurrentCell, State
 from .packed import sequence_input, sequence_output
-from .unroll import run_layers
+from .fast import KERNELS, fast_unroll
+from .layer import refuse_scripting
+from .native import native_kernel, native_run
+from .unroll import run_layers, unroll
+
+IMPLEMENTATIONS = ("auto", "fast", "native", "reference")
 
 
 class RecurrentLayers(nn.Module):
@@ -25,14 +30,33 @@ class RecurrentLayers(nn.Module):
     A ``cell_class`` with ``takes_time_index = True`` has its ``step`` called with the keywords
     ``t=`` and ``mask=`` of the time-index contract (:mod:`rnncourse.recurrent.unroll`); cells that
     need module state of their own (buffers) run in :class:`~rnncourse.recurrent.Stacked` instead.
+
+    Implementations (the attribute ``implementation``, also a constructor argument), all equal
+    within floating-point rounding, tested forward and backward:
+
+    - ``"reference"``: the readable step functions of :mod:`rnncourse.functional`, step by step,
+      as the book teaches them;
+    - ``"fast"``: :mod:`rnncourse.recurrent.fast`: the input projection of all steps in one
+      product, one fused hidden product per step, fused elementwise operations;
+    - ``"native"``: torch's own kernel (:mod:`rnncourse.recurrent.native`; cuDNN on a GPU), for
+      the variants torch has: ``RNN``, the standard ``LSTM`` (also with ``proj_size``) and the
+      ``GRU`` with ``reset_after=True``; an error for the others;
+    - ``"auto"`` (default): native where torch has the variant, else fast (reference for a cell
+      class without a fast kernel, such as a cell that takes a time index).
+
+    ``torch.jit.trace`` is refused wherever the layer loops over time in Python (it would record
+    the traced sequence length only); ``torch.jit.script`` is not supported: use ``torch.compile``,
+    which captures a layer in one graph (tested with ``fullgraph=True``).
     """
 
     cell_class: type[RecurrentCell] = RecurrentCell
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
-                 device=None, dtype=None, **cell_options) -> None:
+                 device=None, dtype=None, implementation: str = "auto", **cell_options) -> None:
         super().__init__()
+        check_choice(implementation, "implementation", IMPLEMENTATIONS)
+        self.implementation = implementation
         self.input_size = check_size(input_size, "input_size")
         self.hidden_size = check_size(hidden_size, "hidden_size")
         self.num_layers = check_size(num_layers, "num_layers")
@@ -153,11 +177,36 @@ class RecurrentLayers(nn.Module):
         output = sequence_output(output, seq, self.batch_first)
         return output, h_n[0] if len(h_n) == 1 else h_n
 
+    def path(self, device_type: str = "cpu") -> str:
+        """The implementation a call on ``device_type`` takes: ``"native"``, ``"fast"`` or ``"reference"``."""
+        check_choice(self.implementation, "implementation", IMPLEMENTATIONS)
+        native = native_kernel(self.cell_class, self.cell_options) is not None
+        fast = type(self).cell_class in KERNELS and not getattr(self.cell_class, "takes_time_index", False)
+        if self.implementation == "native" and not native:
+            raise ValueError(f"implementation='native' needs a model torch implements (RNN, the standard LSTM, the GRU "
+                             f"with reset_after=True); {type(self).__name__} with {self.cell_options} is not one")
+        if self.implementation == "auto":
+            return "native" if native and device_type != "meta" else "fast" if fast else "reference"
+        return "reference" if self.implementation == "fast" and not fast else self.implementation
+
+    def _fast_step_of(self, layer: int, direction: int):
+        params = self._layer_parameters(layer, self._suffixes(layer)[direction])
+        return KERNELS[self.cell_class](params, **self.cell_options)
+
     def _run(self, inputs: Tensor, state: State, lengths: Tensor | None) -> tuple[Tensor, State]:
         """The whole stack over time-major ``inputs (T, B, I)``: ``(output (T, B, D*H), h_n)``."""
-        return run_layers(self._step_of, self.num_layers, self.num_directions, inputs, state, lengths=lengths,
-                          time_index=getattr(self.cell_class, "takes_time_index", False), dropout=self.dropout,
-                          training=self.training)
+        path = self.path(inputs.device.type)
+        if path == "native":
+            weights = [w for direction in self.all_weights for w in direction]
+            return native_run(native_kernel(self.cell_class, self.cell_options), weights, self.bias, self.num_layers,
+                              self.dropout, self.training, self.bidirectional, inputs, state, lengths)
+        fast = path == "fast"
+        return run_layers(self._fast_step_of if fast else self._step_of, self.num_layers, self.num_directions,
+                          inputs, state, lengths=lengths, dropout=self.dropout, training=self.training,
+                          time_index=getattr(self.cell_class, "takes_time_index", False),
+                          run=fast_unroll if fast else unroll)
+
+    __prepare_scriptable__ = refuse_scripting
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, bias={self.bias}"

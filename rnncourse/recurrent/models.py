@@ -14,6 +14,12 @@ from ..cells.mgu import MGUCell
 from .layers import RecurrentLayers
 
 
+def no_projection(proj_size) -> None:
+    """torch keeps a ``proj_size`` slot in every layer's positional arguments; only the LSTM uses it."""
+    if proj_size != 0:
+        raise ValueError(f"proj_size argument is only supported for LSTM, not RNN, GRU or MGU; got proj_size={proj_size!r}")
+
+
 class RNN(RecurrentLayers):
     r"""The Elman network as a multi-layer layer, a drop-in for ``torch.nn.RNN``.
 
@@ -43,10 +49,12 @@ class RNN(RecurrentLayers):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device=None, dtype=None) -> None:
+                 bidirectional: bool = False, proj_size: int = 0,
+                 device=None, dtype=None, *, implementation: str = "auto") -> None:
         check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
+        no_projection(proj_size)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype, nonlinearity=nonlinearity)
+                         device=device, dtype=dtype, implementation=implementation, nonlinearity=nonlinearity)
 
 
 class LSTM(RecurrentLayers):
@@ -75,6 +83,8 @@ class LSTM(RecurrentLayers):
         forget_gate, peephole, coupled, forget_bias: the variant and the initial forget-gate bias,
             as in :class:`~rnncourse.cells.LSTMCell`, whose notes say which paper each follows.
         device, dtype: where and in which precision to create the parameters.
+        implementation: ``"auto"``, ``"fast"``, ``"native"`` or ``"reference"``, see
+            :class:`RecurrentLayers`.
 
     Inputs: ``input, (h_0, c_0)``
         - ``input (T, B, I)``, ``(B, T, I)`` with ``batch_first``, or unbatched ``(T, I)``.
@@ -112,14 +122,15 @@ class LSTM(RecurrentLayers):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  proj_size: int = 0, device=None, dtype=None, *, forget_gate: bool = True, peephole: bool = False,
-                 coupled: bool = False, forget_bias: float | None = None) -> None:
+                 coupled: bool = False, forget_bias: float | None = None, implementation: str = "auto") -> None:
         if not isinstance(proj_size, int) or isinstance(proj_size, bool) or proj_size < 0:
             raise ValueError(f"expected proj_size to be a non-negative int, got {proj_size!r}")
         if proj_size and isinstance(hidden_size, int) and proj_size >= hidden_size:
             raise ValueError(f"expected proj_size smaller than hidden_size ({hidden_size}), got proj_size={proj_size}")
         self.proj_size = proj_size
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype, forget_gate=forget_gate, peephole=peephole,
+                         device=device, dtype=dtype, implementation=implementation, forget_gate=forget_gate,
+                         peephole=peephole,
                          coupled=coupled, forget_bias=forget_bias)
 
 
@@ -161,6 +172,8 @@ class GRU(RecurrentLayers):
         reset_after: where the reset gate acts, as in :class:`~rnncourse.cells.GRUCell`, whose
             notes explain this and the update convention.
         device, dtype: where and in which precision to create the parameters.
+        implementation: ``"auto"``, ``"fast"``, ``"native"`` or ``"reference"``, see
+            :class:`RecurrentLayers`.
 
     Inputs: ``input (T, B, I)`` (``(B, T, I)`` with ``batch_first``, or unbatched ``(T, I)``) and
     ``h_0 (L*D, B, H)`` (``(L*D, H)`` unbatched), zeros if omitted.
@@ -187,9 +200,10 @@ class GRU(RecurrentLayers):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device=None, dtype=None, *, reset_after: bool = True) -> None:
+                 proj_size: int = 0, device=None, dtype=None, *, reset_after: bool = True, implementation: str = "auto") -> None:
+        no_projection(proj_size)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype, reset_after=reset_after)
+                         device=device, dtype=dtype, implementation=implementation, reset_after=reset_after)
 
 
 class MGU(RecurrentLayers):
@@ -208,6 +222,8 @@ class MGU(RecurrentLayers):
         dropout: dropout on the outputs of every layer but the last, in training.
         bidirectional: add a layer that reads the sequence backwards (``D = 2``).
         device, dtype: where and in which precision to create the parameters.
+        implementation: ``"auto"``, ``"fast"``, ``"native"`` or ``"reference"``, see
+            :class:`RecurrentLayers`.
 
     Inputs and outputs are those of :class:`GRU`: ``input (T, B, I)`` and ``h_0 (L*D, B, H)`` in,
     ``output (T, B, D*H)`` and ``h_n (L*D, B, H)`` out.
@@ -233,6 +249,7 @@ class MGU(RecurrentLayers):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device=None, dtype=None) -> None:
+                 proj_size: int = 0, device=None, dtype=None, *, implementation: str = "auto") -> None:
+        no_projection(proj_size)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype)
+                         device=device, dtype=dtype, implementation=implementation)

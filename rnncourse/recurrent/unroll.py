@@ -82,8 +82,9 @@ def unroll(step: Callable, inputs: Tensor, state: State, reverse: bool = False, 
     if reverse:
         inputs = reverse_padded(inputs, lengths)
     outputs = []
-    for t, mask in enumerate(step_masks(lengths, steps, inputs.device)):
-        new_state = step(inputs[t], state, t, mask) if time_index else step(inputs[t], state)
+    # unbind once: indexing inputs[t] would make autograd build a zero (T, B, I) gradient at every step.
+    for t, (x_t, mask) in enumerate(zip(inputs.unbind(0), step_masks(lengths, steps, inputs.device))):
+        new_state = step(x_t, state, t, mask) if time_index else step(x_t, state)
         output = new_state[0]  # (B, H)
         if mask is not None:
             keep = mask.unsqueeze(-1)  # (B, 1)

@@ -48,7 +48,8 @@ def check_state(state, batch: int, size: int, name: str, batched: bool) -> torch
     check_tensor(state, name)
     expected = (batch, size) if batched else (size,)
     if tuple(state.shape) != expected:
-        raise ValueError(f"expected {name} of shape {shape_str(expected)}, got {shape_str(state.shape)}")
+        layout = "" if batched else " (an unbatched input (I,) takes an unbatched state (H,))"
+        raise ValueError(f"expected {name} of shape {shape_str(expected)}, got {shape_str(state.shape)}{layout}")
     return state if batched else state.unsqueeze(0)
 
 

@@ -135,7 +135,7 @@ def _check_gated(function: str, x, states, weight_ih, weight_hh, bias_ih, bias_h
     _check_gate_rows(weight_hh, "weight_hh", gates, hidden)
     rows, layout = len(gates) * hidden, f"({len(gates)}*H"
     check_step_tensors(function, x, (
-        ("x", x, (None, weight_ih.shape[1]), "(B, I)"),
+        ("x", x, (None, weight_ih.shape[1]), "(B, I)"), ("weight_ih", weight_ih, tuple(weight_ih.shape), layout + ", I)"),
         *((name, state, (None, hidden if k == len(states) - 1 else recurrent), "(B, H)" if k == len(states) - 1
            else "(B, P)") for k, (name, state) in enumerate(states)),
         ("weight_hh", weight_hh, (rows, recurrent), layout + (", P)" if recurrent != hidden else ", H)")),

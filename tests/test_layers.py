@@ -11,7 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import rnncourse
 
-from helpers import (DTYPES, LAYERS, TORCH_LAYERS, forward_backward, initial_state, make_layer, make_torch_layer,
+from helpers import (DTYPES, LAYERS, TORCH_LAYERS, flatten, forward_backward, initial_state, make_layer, make_torch_layer,
                      randn, randomize_)
 
 T, B, I, H = 6, 4, 3, 5
@@ -259,3 +259,18 @@ def test_torch_compile_captures_one_graph(name):
     (outputs, grads), (expected, expected_grads) = forward_backward(compiled, x, None), forward_backward(layer, x, None)
     torch.testing.assert_close(outputs, expected)
     torch.testing.assert_close(list(grads.values()), list(expected_grads.values()))  # names gain "_orig_mod."
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_lengths_on_the_meta_device(name):
+    """Nothing is created off the input's device, also on the variable-length path."""
+    layer = make_layer(name, I, H, 2, bidirectional=True, device="meta")
+    output, h_n = layer(torch.zeros(T, B, I, device="meta"), lengths=LENGTHS)
+    assert output.shape == (T, B, 2 * H) and output.device.type == "meta"
+    assert all(h.shape == (4, B, H) and h.device.type == "meta" for h in flatten(h_n))
+
+
+def test_unbatched_cell_state_message():
+    with pytest.raises(ValueError, match=r"expected hx of shape \(5\), got \(1, 5\) \(an unbatched input \(I,\) takes "
+                                         r"an unbatched state \(H,\)\)"):
+        rnncourse.cells.GRUCell(I, H)(torch.zeros(I), torch.zeros(1, H))

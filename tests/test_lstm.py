@@ -9,18 +9,11 @@ from rnncourse import LSTM
 from rnncourse import functional as F
 from rnncourse.cells import LSTMCell
 
-from helpers import (DEVICES, DTYPES, VALUE_DEVICES, forward_backward, functional_call_of, randn, randomize_,
-                     stacked_oracle)
+from helpers import (DEVICES, DTYPES, LSTM_VARIANTS, VALUE_DEVICES, forward_backward, functional_call_of, randn,
+                     randomize_, stacked_oracle)
 
 # Every variant the cell offers, by its arguments; the first is torch's.
-VARIANTS = {
-    "forget_gate": {},
-    "no_forget_gate": {"forget_gate": False},
-    "peephole": {"peephole": True},
-    "peephole_no_forget_gate": {"peephole": True, "forget_gate": False},
-    "coupled": {"coupled": True},
-    "coupled_peephole": {"coupled": True, "peephole": True},
-}
+VARIANTS = LSTM_VARIANTS
 NON_TORCH_VARIANTS = [name for name in VARIANTS if name != "forget_gate"]
 
 INPUT, HIDDEN, BATCH, STEPS = 3, 4, 2, 5

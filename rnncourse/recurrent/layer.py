@@ -39,6 +39,17 @@ def cell_step(cell: RecurrentCell) -> Callable:
     return lambda x, state: cell.step(x, state, params, **cell.options)
 
 
+def set_layer_options(module: nn.Module, input_size, hidden_size, num_layers, batch_first, dropout,
+                      bidirectional) -> None:
+    """Check torch's layer arguments and set them as attributes of ``module`` (shared by the stacks)."""
+    module.input_size = check_size(input_size, "input_size")
+    module.hidden_size = check_size(hidden_size, "hidden_size")
+    module.num_layers = check_size(num_layers, "num_layers")
+    module.batch_first = check_bool(batch_first, "batch_first")
+    module.bidirectional = check_bool(bidirectional, "bidirectional")
+    module.dropout = check_dropout(dropout, num_layers)
+
+
 class Recurrent(nn.Module):
     """Runs any :class:`~rnncourse.cells.RecurrentCell` over a sequence.
 
@@ -120,12 +131,7 @@ class Stacked(nn.Module):
                  num_layers: int = 1, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False) -> None:
         super().__init__()
-        self.input_size = check_size(input_size, "input_size")
-        self.hidden_size = check_size(hidden_size, "hidden_size")
-        self.num_layers = check_size(num_layers, "num_layers")
-        self.batch_first = check_bool(batch_first, "batch_first")
-        self.bidirectional = check_bool(bidirectional, "bidirectional")
-        self.dropout = check_dropout(dropout, num_layers)
+        set_layer_options(self, input_size, hidden_size, num_layers, batch_first, dropout, bidirectional)
         directions = 2 if bidirectional else 1
         self.cells = nn.ModuleList(
             nn.ModuleList(make_cell(input_size if layer == 0 else directions * hidden_size, hidden_size)

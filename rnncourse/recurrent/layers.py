@@ -8,11 +8,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_bool, check_choice, check_dropout, check_like, check_size, check_tensor, shape_str
+from .._validation import check_bool, check_choice, check_like, check_tensor, shape_str
 from ..cells.base import RecurrentCell, State
 from .packed import sequence_input, sequence_output
 from .fast import KERNELS, fast_unroll
-from .layer import refuse_scripting
+from .layer import refuse_scripting, set_layer_options
 from .native import native_kernel, native_run
 from .unroll import run_layers, unroll
 
@@ -57,13 +57,8 @@ class RecurrentLayers(nn.Module):
         super().__init__()
         check_choice(implementation, "implementation", IMPLEMENTATIONS)
         self.implementation = implementation
-        self.input_size = check_size(input_size, "input_size")
-        self.hidden_size = check_size(hidden_size, "hidden_size")
-        self.num_layers = check_size(num_layers, "num_layers")
         self.bias = check_bool(bias, "bias")
-        self.batch_first = check_bool(batch_first, "batch_first")
-        self.bidirectional = check_bool(bidirectional, "bidirectional")
-        self.dropout = check_dropout(dropout, num_layers)
+        set_layer_options(self, input_size, hidden_size, num_layers, batch_first, dropout, bidirectional)
         self.cell_options = cell_options
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else self.output_size * self.num_directions

@@ -73,7 +73,7 @@ def page_times(root: Path) -> dict[str, tuple[float, float]]:
     return times
 
 
-def write_build_report(root: Path, path: Path, started: float, seconds: float, cold: bool, status: int) -> str:
+def write_build_report(root: Path, path: Path, started: float, seconds: float, status: int) -> str:
     """Record this build in ``_build/build-times.json`` and write the Markdown report to ``path``.
 
     The report gives this build's total, the latest cold (every page executed) and cached (no page
@@ -82,7 +82,7 @@ def write_build_report(root: Path, path: Path, started: float, seconds: float, c
     """
     pages = page_times(root)
     executed = sorted(name for name, (_, when) in pages.items() if when >= started - 1)
-    kind = "cold" if cold else "cached" if not executed else "partial"
+    kind = "cold" if pages and len(executed) == len(pages) else "cached" if not executed else "partial"
     history_file = root / "_build" / "build-times.json"
     history = json.loads(history_file.read_text()) if history_file.exists() else []
     history.append({"finished": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), "kind": kind,
@@ -107,19 +107,19 @@ def write_build_report(root: Path, path: Path, started: float, seconds: float, c
 
 def build_book(args) -> int:
     root = find_root()
-    if invalidate_stale_cache(root):
+    rebuild = invalidate_stale_cache(root)
+    if rebuild:
         print("rnncourse: the package changed since the last build; every page will be executed again")
-    cold = args.all or not page_times(root)
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     command = [str(jupyter_book if jupyter_book.exists() else "jupyter-book"), "build", str(root), "-W", "--keep-going"]
-    if args.all:
+    if args.all or rebuild:  # without --all, Sphinx would not even read the unchanged pages again
         command.append("--all")
     print("+", " ".join(command), flush=True)
     started = time.time()
     status = subprocess.call(command, cwd=root)
     if args.report:
         report = root / args.report
-        slowest = write_build_report(root, report, started, time.time() - started, cold, status)
+        slowest = write_build_report(root, report, started, time.time() - started, status)
         print(f"rnncourse: build report in {report}; the slowest pages:\n{slowest}")
     return status
 

@@ -39,6 +39,21 @@ def test_fast_path_equals_reference(device, dtype, name, lengths):
                                forward_backward(WithLengths(reference, lengths), x, hx))
 
 
+@pytest.mark.parametrize("name", ["lstm_peephole", "gru_reset_before", "mgu"])
+@pytest.mark.parametrize("lengths", [None, LENGTHS], ids=["full", "lengths"])
+def test_compiled_step_equals_reference(name, lengths, monkeypatch):
+    """The compiled path's plumbing, with torch.compile's aot_eager backend (inductor's C++ build takes ~15 s)."""
+    from rnncourse.recurrent import fast
+
+    monkeypatch.setattr(fast, "COMPILE_OPTIONS", {"backend": "aot_eager", "dynamic": False})
+    for dtype in (torch.float32, torch.float64):
+        reference, compiled = pair(name, "compiled", dtype)
+        assert compiled.path() == "compiled"
+        x, hx = randn(T, B, I, dtype=dtype), initial_state(name, 4, B, H, dtype=dtype)
+        torch.testing.assert_close(forward_backward(WithLengths(compiled, lengths), x, hx),
+                                   forward_backward(WithLengths(reference, lengths), x, hx))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", TORCH_LAYERS)
 @pytest.mark.parametrize("lengths", [None, LENGTHS], ids=["full", "lengths"])
@@ -75,7 +90,7 @@ def test_auto_takes_the_fast_path_and_native_is_refused_where_torch_has_no_model
 
 
 def test_implementation_is_checked():
-    with pytest.raises(ValueError, match=r"expected implementation to be one of 'auto', 'fast', 'native', 'reference', "
+    with pytest.raises(ValueError, match=r"expected implementation to be one of 'auto', 'compiled', 'fast', 'native', 'reference', "
                                          r"got 'quick'"):
         make_layer("gru", I, H, implementation="quick")
 

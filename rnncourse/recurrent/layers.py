@@ -11,12 +11,12 @@ from torch import Tensor, nn
 from .._validation import check_bool, check_choice, check_like, check_tensor, shape_str
 from ..cells.base import RecurrentCell, State
 from .packed import sequence_input, sequence_output
-from .fast import KERNELS, fast_unroll
+from .fast import KERNELS, compiled, fast_unroll
 from .layer import refuse_scripting, set_layer_options
 from .native import native_kernel, native_run
 from .unroll import run_layers, unroll
 
-IMPLEMENTATIONS = ("auto", "fast", "native", "reference")
+IMPLEMENTATIONS = ("auto", "compiled", "fast", "native", "reference")
 
 
 class RecurrentLayers(nn.Module):
@@ -38,6 +38,8 @@ class RecurrentLayers(nn.Module):
       as the book teaches them;
     - ``"fast"``: :mod:`rnncourse.recurrent.fast`: the input projection of all steps in one
       product, one fused hidden product per step, fused elementwise operations;
+    - ``"compiled"``: the fast path with its step compiled by ``torch.compile`` (opt-in: see
+      :mod:`rnncourse.recurrent.fast` for when it pays);
     - ``"native"``: torch's own kernel (:mod:`rnncourse.recurrent.native`; cuDNN on a GPU), for
       the variants torch has: ``RNN``, the standard ``LSTM`` (also with ``proj_size``) and the
       ``GRU`` with ``reset_after=True``; an error for the others;
@@ -182,11 +184,16 @@ class RecurrentLayers(nn.Module):
                              f"with reset_after=True); {type(self).__name__} with {self.cell_options} is not one")
         if self.implementation == "auto":
             return "native" if native and device_type != "meta" else "fast" if fast else "reference"
-        return "reference" if self.implementation == "fast" and not fast else self.implementation
+        if self.implementation in ("fast", "compiled") and not fast:
+            return "reference"
+        return self.implementation
 
     def _fast_step_of(self, layer: int, direction: int):
         params = self._layer_parameters(layer, self._suffixes(layer)[direction])
         return KERNELS[self.cell_class](params, **self.cell_options)
+
+    def _compiled_step_of(self, layer: int, direction: int):
+        return compiled(self._fast_step_of(layer, direction))
 
     def _run(self, inputs: Tensor, state: State, lengths: Tensor | None) -> tuple[Tensor, State]:
         """The whole stack over time-major ``inputs (T, B, I)``: ``(output (T, B, D*H), h_n)``."""
@@ -195,8 +202,9 @@ class RecurrentLayers(nn.Module):
             weights = [w for direction in self.all_weights for w in direction]
             return native_run(native_kernel(self.cell_class, self.cell_options), weights, self.bias, self.num_layers,
                               self.dropout, self.training, self.bidirectional, inputs, state, lengths)
-        fast = path == "fast"
-        return run_layers(self._fast_step_of if fast else self._step_of, self.num_layers, self.num_directions,
+        fast = path in ("fast", "compiled")
+        step_of = self._compiled_step_of if path == "compiled" else self._fast_step_of if fast else self._step_of
+        return run_layers(step_of, self.num_layers, self.num_directions,
                           inputs, state, lengths=lengths, dropout=self.dropout, training=self.training,
                           time_index=getattr(self.cell_class, "takes_time_index", False),
                           run=fast_unroll if fast else unroll)

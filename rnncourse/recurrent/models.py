@@ -31,6 +31,10 @@ class RNN(RecurrentLayers):
         bias: use ``b_ih`` and ``b_hh``. batch_first: ``(B, T, ·)`` inputs and outputs.
         dropout: dropout on the outputs of every layer but the last, in training.
         bidirectional: add a layer that reads the sequence backwards (``D = 2``).
+        proj_size: torch's positional slot; only 0 (torch projects only the LSTM).
+        device, dtype: where and in which precision to create the parameters.
+        implementation: ``"auto"``, ``"compiled"``, ``"fast"``, ``"native"`` or ``"reference"``, see
+            :class:`RecurrentLayers`.
 
     Inputs ``(input, hx)`` and outputs ``(output, h_n)`` are torch's; see
     :meth:`RecurrentLayers.forward`. The ``state_dict`` is torch's (``weight_ih_l0 (H, I)``,
@@ -83,7 +87,7 @@ class LSTM(RecurrentLayers):
         forget_gate, peephole, coupled, forget_bias: the variant and the initial forget-gate bias,
             as in :class:`~rnncourse.cells.LSTMCell`, whose notes say which paper each follows.
         device, dtype: where and in which precision to create the parameters.
-        implementation: ``"auto"``, ``"fast"``, ``"native"`` or ``"reference"``, see
+        implementation: ``"auto"``, ``"compiled"``, ``"fast"``, ``"native"`` or ``"reference"``, see
             :class:`RecurrentLayers`.
 
     Inputs: ``input, (h_0, c_0)``
@@ -172,7 +176,7 @@ class GRU(RecurrentLayers):
         reset_after: where the reset gate acts, as in :class:`~rnncourse.cells.GRUCell`, whose
             notes explain this and the update convention.
         device, dtype: where and in which precision to create the parameters.
-        implementation: ``"auto"``, ``"fast"``, ``"native"`` or ``"reference"``, see
+        implementation: ``"auto"``, ``"compiled"``, ``"fast"``, ``"native"`` or ``"reference"``, see
             :class:`RecurrentLayers`.
 
     Inputs: ``input (T, B, I)`` (``(B, T, I)`` with ``batch_first``, or unbatched ``(T, I)``) and
@@ -222,7 +226,7 @@ class MGU(RecurrentLayers):
         dropout: dropout on the outputs of every layer but the last, in training.
         bidirectional: add a layer that reads the sequence backwards (``D = 2``).
         device, dtype: where and in which precision to create the parameters.
-        implementation: ``"auto"``, ``"fast"``, ``"native"`` or ``"reference"``, see
+        implementation: ``"auto"``, ``"compiled"``, ``"fast"``, ``"native"`` or ``"reference"``, see
             :class:`RecurrentLayers`.
 
     Inputs and outputs are those of :class:`GRU`: ``input (T, B, I)`` and ``h_0 (L*D, B, H)`` in,

@@ -251,7 +251,7 @@ def test_jit_trace_is_refused_and_script_points_to_compile(name):
         torch.jit.script(layer)
 
 
-@pytest.mark.parametrize("name", ["lstm_peephole", "gru_reset_before"])
+@pytest.mark.parametrize("name", ["lstm", "lstm_peephole", "gru_reset_before"])  # native, fast, fast
 def test_torch_compile_captures_one_graph(name):
     layer = randomize_(make_layer(name, I, H, dtype=torch.float64))
     compiled = torch.compile(layer, fullgraph=True, backend="aot_eager")  # fullgraph: a graph break is an error

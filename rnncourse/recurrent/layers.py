@@ -175,7 +175,8 @@ class RecurrentLayers(nn.Module):
         return output, h_n[0] if len(h_n) == 1 else h_n
 
     def path(self, device_type: str = "cpu") -> str:
-        """The implementation a call on ``device_type`` takes: ``"native"``, ``"fast"`` or ``"reference"``."""
+        """The implementation a call on ``device_type`` takes: ``"native"``, ``"compiled"``, ``"fast"`` or
+        ``"reference"`` (what ``"auto"`` resolves to, or the forced one)."""
         check_choice(self.implementation, "implementation", IMPLEMENTATIONS)
         native = native_kernel(self.cell_class, self.cell_options) is not None
         fast = type(self).cell_class in KERNELS and not getattr(self.cell_class, "takes_time_index", False)

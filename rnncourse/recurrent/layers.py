@@ -10,10 +10,11 @@ from torch import Tensor, nn
 
 from .._validation import check_bool, check_choice, check_like, check_tensor, shape_str
 from ..cells.base import RecurrentCell, State
+from ..cells.lstm import LSTMCell
 from .packed import sequence_input, sequence_output
 from .fast import KERNELS, compiled, fast_unroll
 from .layer import refuse_scripting, set_layer_options
-from .native import native_kernel, native_run
+from .native import lstm_weights, native_kernel, native_run
 from .unroll import run_layers, unroll
 
 IMPLEMENTATIONS = ("auto", "compiled", "fast", "native", "reference")
@@ -41,8 +42,9 @@ class RecurrentLayers(nn.Module):
     - ``"compiled"``: the fast path with its step compiled by ``torch.compile`` (opt-in: see
       :mod:`rnncourse.recurrent.fast` for when it pays);
     - ``"native"``: torch's own kernel (:mod:`rnncourse.recurrent.native`; cuDNN on a GPU), for
-      the variants torch has: ``RNN``, the standard ``LSTM`` (also with ``proj_size``) and the
-      ``GRU`` with ``reset_after=True``; an error for the others;
+      the variants torch has: ``RNN``, the ``LSTM`` (also with ``proj_size``, and the coupled and
+      no-forget-gate variants through derived weights) and the ``GRU`` with ``reset_after=True``;
+      an error for the others;
     - ``"auto"`` (default): native where torch has the variant, else fast (reference for a cell
       class without a fast kernel, such as a cell that takes a time index).
 
@@ -181,8 +183,8 @@ class RecurrentLayers(nn.Module):
         native = native_kernel(self.cell_class, self.cell_options) is not None
         fast = type(self).cell_class in KERNELS and not getattr(self.cell_class, "takes_time_index", False)
         if self.implementation == "native" and not native:
-            raise ValueError(f"implementation='native' needs a model torch implements (RNN, the standard LSTM, the GRU "
-                             f"with reset_after=True); {type(self).__name__} with {self.cell_options} is not one")
+            raise ValueError(f"implementation='native' needs a model torch implements (RNN, an LSTM without peepholes, "
+                             f"the GRU with reset_after=True); {type(self).__name__} with {self.cell_options} is not one")
         if self.implementation == "auto":
             return "native" if native and device_type != "meta" else "fast" if fast else "reference"
         if self.implementation in ("fast", "compiled") and not fast:
@@ -200,8 +202,13 @@ class RecurrentLayers(nn.Module):
         """The whole stack over time-major ``inputs (T, B, I)``: ``(output (T, B, D*H), h_n)``."""
         path = self.path(inputs.device.type)
         if path == "native":
-            weights = [w for direction in self.all_weights for w in direction]
-            return native_run(native_kernel(self.cell_class, self.cell_options), weights, self.bias, self.num_layers,
+            if self.cell_class is LSTMCell:  # the coupled and no-forget-gate variants in torch's layout
+                weights = [w for layer in range(self.num_layers) for suffix in self._suffixes(layer)
+                           for w in lstm_weights(self._layer_parameters(layer, suffix), **self.cell_options)]
+                has_biases = self.bias or not self.cell_options.get("forget_gate", True)
+            else:
+                weights, has_biases = [w for direction in self.all_weights for w in direction], self.bias
+            return native_run(native_kernel(self.cell_class, self.cell_options), weights, has_biases, self.num_layers,
                               self.dropout, self.training, self.bidirectional, inputs, state, lengths)
         fast = path in ("fast", "compiled")
         step_of = self._compiled_step_of if path == "compiled" else self._fast_step_of if fast else self._step_of

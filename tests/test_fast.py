@@ -101,7 +101,7 @@ def test_implementation_is_checked():
 
 @pytest.mark.parametrize("name", NATIVE_LAYERS)
 def test_jit_trace_of_the_native_path_follows_the_sequence_length(name):
-    layer = randomize_(make_layer(name, I, H, 2))
+    layer = randomize_(make_layer(name, I, H, 2, implementation="native"))
     with pytest.warns(torch.jit.TracerWarning):
         traced = torch.jit.trace(layer, randn(T, B, I, dtype=torch.float32), check_trace=False)
     longer = randn(T + 3, B, I, dtype=torch.float32, seed=1)

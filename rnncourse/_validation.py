@@ -5,6 +5,8 @@ naming what was expected and what was received.
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 
@@ -46,7 +48,8 @@ def check_state(state, batch: int, size: int, name: str, batched: bool) -> torch
     check_tensor(state, name)
     expected = (batch, size) if batched else (size,)
     if tuple(state.shape) != expected:
-        raise ValueError(f"expected {name} of shape {shape_str(expected)}, got {shape_str(state.shape)}")
+        layout = "" if batched else " (an unbatched input (I,) takes an unbatched state (H,))"
+        raise ValueError(f"expected {name} of shape {shape_str(expected)}, got {shape_str(state.shape)}{layout}")
     return state if batched else state.unsqueeze(0)
 
 
@@ -76,3 +79,63 @@ def check_choice(value, name: str, choices) -> None:
     if value not in choices:
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"expected {name} to be one of {options}, got {value!r}")
+
+
+class OptionError(TypeError, ValueError):
+    """A switch given something other than ``True`` or ``False``.
+
+    A ``TypeError``, as torch raises for ``bias="False"``, and a ``ValueError``, as the course's
+    variant switches have always raised, so code catching either keeps working.
+    """
+
+
+def check_bool(value, name: str) -> bool:
+    """``value`` must be exactly ``True`` or ``False``: ``"False"`` is truthy and ``1 == True``, both refused."""
+    if value is not True and value is not False:
+        raise OptionError(f"expected {name} to be one of True, False, got {value!r}")
+    return value
+
+
+def check_size(value, name: str) -> int:
+    """A positive ``int`` (not a ``bool``)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+    return value
+
+
+def check_dropout(dropout, num_layers: int) -> float:
+    """A number in ``[0, 1]``; warns, as torch does, when it cannot act because there is one layer."""
+    if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
+        raise ValueError(f"expected dropout to be a number in [0, 1], got {dropout!r}")
+    if dropout > 0 and num_layers == 1:
+        warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
+                      f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                      stacklevel=3)
+    return float(dropout)
+
+
+def check_step_tensors(function: str, x, specs) -> None:
+    """The arguments of a step function of :mod:`rnncourse.functional`, checked in a few microseconds.
+
+    ``x`` is the input, ``(B, I)`` or unbatched ``(I,)``; ``specs`` lists ``(name, value, shape,
+    layout)`` with ``shape`` the expected shape (``None`` for the batch dimensions of ``x``) and
+    ``layout`` its symbolic form, e.g. ``"(B, H)"``. ``None`` values (an absent bias) are skipped.
+    Every tensor must share ``x``'s dtype and device.
+    """
+    check_tensor(x, "x")
+    if x.dim() not in (1, 2):
+        raise ValueError(f"{function}: expected x of shape (B, I) or unbatched (I,), got {shape_str(x.shape)}")
+    batch = tuple(x.shape[:-1])
+    for name, value, shape, layout in specs:
+        if value is None:
+            continue
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{function}: expected {name} to be a torch.Tensor, got {type(value).__name__}")
+        expected = batch + tuple(shape[1:]) if shape[0] is None else tuple(shape)
+        if value.shape != expected:
+            raise ValueError(f"{function}: expected {name} of shape {layout} = {shape_str(expected)}, "
+                             f"got {shape_str(value.shape)}")
+        if value.dtype != x.dtype:
+            raise TypeError(f"{function}: expected {name} of dtype {x.dtype} (x's dtype), got {value.dtype}")
+        if value.device != x.device:
+            raise ValueError(f"{function}: expected {name} on device {x.device} (x's device), got {value.device}")

@@ -3,15 +3,19 @@
     rnncourse build-book            execute and build the book strictly into _build/html
     rnncourse release [ASSIGNMENT]  regenerate exercises/ from solutions/ with nbgrader
     rnncourse grade ASSIGNMENT      autograde with nbgrader, verify every part outside the kernel
+    rnncourse bench [OPTIONS]       time the layers against torch.nn (benchmarks/layers.py)
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -50,16 +54,83 @@ def invalidate_stale_cache(root: Path) -> bool:
     return stale
 
 
+def page_times(root: Path) -> dict[str, tuple[float, float]]:
+    """Each page's last execution, from jupyter-cache's database: ``{page: (seconds, when executed)}``."""
+    import sqlite3
+    from datetime import datetime, timezone
+
+    database = root / "_build" / ".jupyter_cache" / "global.db"
+    if not database.exists():
+        return {}
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        records = connection.execute("SELECT uri, data, created FROM nbcache").fetchall()
+    times = {}
+    for uri, data, created in records:
+        page = Path(uri).resolve()
+        name = str(page.relative_to(root)) if page.is_relative_to(root) else uri
+        when = datetime.fromisoformat(created).replace(tzinfo=timezone.utc).timestamp()
+        times[name] = (float(json.loads(data or "{}").get("execution_seconds") or 0.0), when)
+    return times
+
+
+def write_build_report(root: Path, path: Path, started: float, seconds: float, status: int) -> str:
+    """Record this build in ``_build/build-times.json`` and write the Markdown report to ``path``.
+
+    The report gives this build's total, the latest cold (every page executed) and cached (no page
+    executed) totals on record, and every page's execution time, slowest first. Returns the lines
+    of the slowest pages, for the terminal.
+    """
+    pages = page_times(root)
+    executed = sorted(name for name, (_, when) in pages.items() if when >= started - 1)
+    kind = "cold" if pages and len(executed) == len(pages) else "cached" if not executed else "partial"
+    history_file = root / "_build" / "build-times.json"
+    history = json.loads(history_file.read_text()) if history_file.exists() else []
+    history.append({"finished": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), "kind": kind,
+                    "seconds": round(seconds, 1), "executed": len(executed), "status": status})
+    history_file.write_text(json.dumps(history, indent=1))
+    latest = {entry["kind"]: entry for entry in history}
+    ranked = sorted(pages.items(), key=lambda item: -item[1][0])
+    lines = [f"# Book build report ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})", "",
+             f"This build: {kind}, {seconds:.1f} s, {len(executed)} of {len(pages)} pages executed, exit status "
+             f"{status}.", ""]
+    for name in ("cold", "cached"):
+        entry = latest.get(name)
+        lines.append(f"- latest {name} build: " + (f"{entry['seconds']} s ({entry['finished']} UTC)" if entry else
+                                                   "none recorded yet"))
+    lines += ["", f"Pages by execution time (sum {sum(s for s, _ in pages.values()):.1f} s; * executed in this "
+              f"build, otherwise the time of its last execution):", "", "| page | seconds |", "|---|---:|"]
+    lines += [f"| {name}{' *' if name in executed else ''} | {secs:.1f} |" for name, (secs, _) in ranked]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return "\n".join(f"  {secs:7.1f} s  {name}" for name, (secs, _) in ranked[:5])
+
+
 def build_book(args) -> int:
     root = find_root()
-    if invalidate_stale_cache(root):
+    rebuild = invalidate_stale_cache(root)
+    if rebuild:
         print("rnncourse: the package changed since the last build; every page will be executed again")
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     command = [str(jupyter_book if jupyter_book.exists() else "jupyter-book"), "build", str(root), "-W", "--keep-going"]
-    if args.all:
+    if args.all or rebuild:  # without --all, Sphinx would not even read the unchanged pages again
         command.append("--all")
     print("+", " ".join(command), flush=True)
-    return subprocess.call(command, cwd=root)
+    started = time.time()
+    status = subprocess.call(command, cwd=root)
+    if args.report:
+        report = root / args.report
+        slowest = write_build_report(root, report, started, time.time() - started, status)
+        print(f"rnncourse: build report in {report}; the slowest pages:\n{slowest}")
+    return status
+
+
+def bench(args) -> int:
+    """Run ``benchmarks/layers.py`` of the course repository with the remaining arguments."""
+    script = find_root() / "benchmarks" / "layers.py"
+    spec = importlib.util.spec_from_file_location("rnncourse_bench_layers", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(args.options)
 
 
 def release(args) -> int:
@@ -100,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
 
     book = commands.add_parser("build-book", help="execute every page and build the HTML book into _build/html")
     book.add_argument("--all", action="store_true", help="rebuild every page, not only the changed ones")
+    book.add_argument("--report", nargs="?", const="_build/build-report.md", default=None, metavar="FILE",
+                      help="write each page's execution time and the cold/cached build totals to FILE "
+                           "(default _build/build-report.md) and print the slowest pages")
     book.set_defaults(run=build_book)
 
     rel = commands.add_parser("release", help="regenerate exercises/ from solutions/ with nbgrader")
@@ -122,7 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     gr.add_argument("--quiet", action="store_true", help="no progress bar")
     gr.set_defaults(run=grade)
 
-    args = parser.parse_args(argv)
+    be = commands.add_parser("bench", help="time the layers (forward, forward+backward) against torch.nn",
+                             add_help=False)
+    be.set_defaults(run=bench)  # every option goes to benchmarks/layers.py: `rnncourse bench --help` lists them
+
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "bench":
+        args.options = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return args.run(args)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._validation import check_choice
+from ._validation import check_bool, check_choice, check_step_tensors, check_tensor
 
 ACTIVATIONS = {
     "tanh": torch.tanh,
@@ -58,6 +58,12 @@ def elman_step(
         the new hidden state ``h_t``, ``(B, H)``.
     """
     check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
+    _check_matrix(weight_ih, "weight_ih")
+    hidden, inputs = _check_matrix(weight_hh, "weight_hh").shape[1], weight_ih.shape[1]
+    check_step_tensors("elman_step", x, (
+        ("x", x, (None, inputs), "(B, I)"), ("h", h, (None, hidden), "(B, H)"),
+        ("weight_ih", weight_ih, (hidden, inputs), "(H, I)"), ("weight_hh", weight_hh, (hidden, hidden), "(H, H)"),
+        ("bias_ih", bias_ih, (hidden,), "(H,)"), ("bias_hh", bias_hh, (hidden,), "(H,)")))
     pre_activation = linear(x, weight_ih, bias_ih) + linear(h, weight_hh, bias_hh)  # (B, H)
     return activation(nonlinearity)(pre_activation)
 
@@ -98,13 +104,48 @@ def jordan_step(
     """
     check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
     check_choice(output_nonlinearity, "output_nonlinearity", ("identity", "tanh", "sigmoid"))
+    _check_matrix(weight_ih, "weight_ih")
+    hidden, outputs = _check_matrix(weight_yh, "weight_yh").shape
+    inputs = weight_ih.shape[1]
+    check_step_tensors("jordan_step", x, (
+        ("x", x, (None, inputs), "(B, I)"), ("y", y, (None, outputs), "(B, O)"),
+        ("weight_ih", weight_ih, (hidden, inputs), "(H, I)"), ("weight_yh", weight_yh, (hidden, outputs), "(H, O)"),
+        ("weight_hy", weight_hy, (outputs, hidden), "(O, H)"), ("bias_ih", bias_ih, (hidden,), "(H,)"),
+        ("bias_yh", bias_yh, (hidden,), "(H,)"), ("bias_hy", bias_hy, (outputs,), "(O,)")))
     hidden = activation(nonlinearity)(linear(x, weight_ih, bias_ih) + linear(y, weight_yh, bias_yh))  # (B, H)
     return activation(output_nonlinearity)(linear(hidden, weight_hy, bias_hy))  # (B, O)
+
+
+def _check_matrix(weight, name: str) -> Tensor:
+    """``weight`` must be a 2-D tensor (its shape then gives the sizes the other arguments are checked against)."""
+    check_tensor(weight, name)
+    if weight.dim() != 2:
+        raise ValueError(f"expected {name} to be a 2-D weight matrix, got shape {tuple(weight.shape)}")
+    return weight
+
+
+def _check_gated(function: str, x, states, weight_ih, weight_hh, bias_ih, bias_hh, gates: tuple[str, ...],
+                 extra=()) -> None:
+    """The arguments of a gated step: ``states`` lists ``(name, tensor)``, the last of which sets ``H``;
+    the first is the one ``weight_hh`` multiplies. ``extra`` adds ``(name, value, shape, layout)`` specs."""
+    for name, state in states:
+        check_tensor(state, name)
+    hidden, recurrent = states[-1][1].shape[-1], states[0][1].shape[-1]
+    _check_gate_rows(weight_ih, "weight_ih", gates, hidden)
+    _check_gate_rows(weight_hh, "weight_hh", gates, hidden)
+    rows, layout = len(gates) * hidden, f"({len(gates)}*H"
+    check_step_tensors(function, x, (
+        ("x", x, (None, weight_ih.shape[1]), "(B, I)"), ("weight_ih", weight_ih, tuple(weight_ih.shape), layout + ", I)"),
+        *((name, state, (None, hidden if k == len(states) - 1 else recurrent), "(B, H)" if k == len(states) - 1
+           else "(B, P)") for k, (name, state) in enumerate(states)),
+        ("weight_hh", weight_hh, (rows, recurrent), layout + (", P)" if recurrent != hidden else ", H)")),
+        ("bias_ih", bias_ih, (rows,), layout + ",)"), ("bias_hh", bias_hh, (rows,), layout + ",)"), *extra))
 
 
 def _check_gate_rows(weight: Tensor, name: str, gates: tuple[str, ...], hidden_size: int) -> None:
     """``weight`` must stack one ``(H, ·)`` block per gate, so that splitting it lands on the gates."""
     expected = len(gates) * hidden_size
+    check_tensor(weight, name)
     if weight.dim() != 2 or weight.shape[0] != expected:
         raise ValueError(
             f"expected {name} with {len(gates)}*H = {expected} rows (gate blocks {', '.join(gates)}), "
@@ -125,8 +166,8 @@ def lstm_gate_names(forget_gate: bool = True, coupled: bool = False) -> tuple[st
     gate (``coupled``, ``f = 1 - i``), so that no block of weights is stored and never used.
     """
     # A string such as "False" is truthy; a variant switch must be a real bool.
-    check_choice(forget_gate, "forget_gate", (True, False))
-    check_choice(coupled, "coupled", (True, False))
+    check_bool(forget_gate, "forget_gate")
+    check_bool(coupled, "coupled")
     if coupled and not forget_gate:
         raise ValueError(
             "coupled=True computes the forget gate from the input gate (f = 1 - i), so it needs "
@@ -155,6 +196,7 @@ def lstm_step(
     weight_ci: Tensor | None = None,
     weight_cf: Tensor | None = None,
     weight_co: Tensor | None = None,
+    weight_hr: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     r"""One step of a long short-term memory (LSTM) cell, in any of its classic variants.
 
@@ -177,6 +219,8 @@ def lstm_step(
     - ``peephole=True`` (Gers & Schmidhuber 2000): the gates also see the cell,
       ``i_t = \sigma(\dots + w_{ci} \odot c_{t-1})``, ``f_t = \sigma(\dots + w_{cf} \odot c_{t-1})``
       and ``o_t = \sigma(\dots + w_{co} \odot c_t)``, with one weight per unit.
+    - ``weight_hr`` given (a projection, Sak, Senior & Beaufays 2014; torch's ``proj_size``): the
+      state ``h_t = W_{hr} (o_t \odot \tanh(c_t))`` has ``P < H`` units, and ``weight_hh`` is ``(G*H, P)``.
 
     Args:
         x: input at step t, ``(B, I)``.
@@ -187,12 +231,13 @@ def lstm_step(
         forget_gate, peephole, coupled: the variant, as above.
         weight_ci, weight_cf, weight_co: peephole weights ``(H,)``, exactly those named by
             :func:`lstm_peephole_names` when ``peephole``, otherwise ``None``.
+        weight_hr: the projection ``(P, H)``, or ``None`` (no projection, ``P = H``).
 
     Returns:
-        the new state ``(h_t, c_t)``, each ``(B, H)``.
+        the new state ``(h_t, c_t)``, ``(B, P)`` and ``(B, H)``.
     """
     gates = lstm_gate_names(forget_gate, coupled)
-    check_choice(peephole, "peephole", (True, False))
+    check_bool(peephole, "peephole")
     given = {"weight_ci": weight_ci, "weight_cf": weight_cf, "weight_co": weight_co}
     needed = lstm_peephole_names(forget_gate, coupled) if peephole else ()
     for name, value in given.items():
@@ -202,9 +247,18 @@ def lstm_step(
                 f"expected {wanted} for forget_gate={forget_gate}, peephole={peephole}, coupled={coupled}; "
                 f"{name} was {'missing' if value is None else 'given'}"
             )
-    h, c = state
-    _check_gate_rows(weight_ih, "weight_ih", gates, h.shape[-1])
-    _check_gate_rows(weight_hh, "weight_hh", gates, h.shape[-1])
+    if not isinstance(state, (tuple, list)) or len(state) != 2:
+        raise TypeError(f"lstm_step: expected state to be a tuple (h, c) of two tensors, got {type(state).__name__}"
+                        + (f" of length {len(state)}" if isinstance(state, (tuple, list)) else ""))
+    h, c = check_tensor(state[0], "h"), check_tensor(state[1], "c")
+    units = (c.shape[-1],)
+    projection = () if weight_hr is None else (("weight_hr", weight_hr, (h.shape[-1],) + units, "(P, H)"),)
+    if weight_hr is None and h.shape[-1] != c.shape[-1]:
+        raise ValueError(f"lstm_step: expected h and c of the same shape (B, H) without a projection, got "
+                         f"h {tuple(h.shape)} and c {tuple(c.shape)}")
+    peepholes = tuple((name, value, units, "(H,)") for name, value in given.items())
+    _check_gated("lstm_step", x, (("h", h), ("c", c)), weight_ih, weight_hh, bias_ih, bias_hh, gates,
+                 peepholes + projection)
 
     pre = linear(x, weight_ih, bias_ih) + linear(h, weight_hh, bias_hh)  # (B, G*H)
     blocks = dict(zip(gates, pre.chunk(len(gates), dim=-1)))  # G x (B, H)
@@ -226,6 +280,8 @@ def lstm_step(
         blocks["o"] = blocks["o"] + weight_co * c_new  # (B, H)
     output_gate = torch.sigmoid(blocks["o"])  # (B, H)
     h_new = output_gate * torch.tanh(c_new)  # (B, H)
+    if weight_hr is not None:
+        h_new = h_new @ weight_hr.T  # (B, P)
     return h_new, c_new
 
 
@@ -263,10 +319,8 @@ def gru_step(
     Returns:
         the new hidden state ``h_t``, ``(B, H)``.
     """
-    check_choice(reset_after, "reset_after", (True, False))
-    gates = ("r", "z", "n")
-    _check_gate_rows(weight_ih, "weight_ih", gates, h.shape[-1])
-    _check_gate_rows(weight_hh, "weight_hh", gates, h.shape[-1])
+    check_bool(reset_after, "reset_after")
+    _check_gated("gru_step", x, (("h", h),), weight_ih, weight_hh, bias_ih, bias_hh, ("r", "z", "n"))
     hidden_size = h.shape[-1]
     input_r, input_z, input_n = linear(x, weight_ih, bias_ih).chunk(3, dim=-1)  # 3 x (B, H)
     if reset_after:
@@ -314,9 +368,7 @@ def mgu_step(
     Returns:
         the new hidden state ``h_t``, ``(B, H)``.
     """
-    gates = ("f", "n")
-    _check_gate_rows(weight_ih, "weight_ih", gates, h.shape[-1])
-    _check_gate_rows(weight_hh, "weight_hh", gates, h.shape[-1])
+    _check_gated("mgu_step", x, (("h", h),), weight_ih, weight_hh, bias_ih, bias_hh, ("f", "n"))
     input_f, input_n = linear(x, weight_ih, bias_ih).chunk(2, dim=-1)  # 2 x (B, H)
     weight_hf, weight_hn = weight_hh.chunk(2)  # 2 x (H, H)
     bias_hf, bias_hn = _blocks(bias_hh, 2)  # 2 x (H,) or None

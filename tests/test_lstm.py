@@ -9,18 +9,11 @@ from rnncourse import LSTM
 from rnncourse import functional as F
 from rnncourse.cells import LSTMCell
 
-from helpers import (DEVICES, DTYPES, VALUE_DEVICES, forward_backward, functional_call_of, randn, randomize_,
-                     stacked_oracle)
+from helpers import (DEVICES, DTYPES, LSTM_VARIANTS, VALUE_DEVICES, forward_backward, functional_call_of, randn,
+                     randomize_, stacked_oracle)
 
 # Every variant the cell offers, by its arguments; the first is torch's.
-VARIANTS = {
-    "forget_gate": {},
-    "no_forget_gate": {"forget_gate": False},
-    "peephole": {"peephole": True},
-    "peephole_no_forget_gate": {"peephole": True, "forget_gate": False},
-    "coupled": {"coupled": True},
-    "coupled_peephole": {"coupled": True, "peephole": True},
-}
+VARIANTS = LSTM_VARIANTS
 NON_TORCH_VARIANTS = [name for name in VARIANTS if name != "forget_gate"]
 
 INPUT, HIDDEN, BATCH, STEPS = 3, 4, 2, 5
@@ -68,7 +61,7 @@ def oracle_layers(x, state, params, num_layers, bidirectional, **options):
 
 @pytest.mark.parametrize("device", VALUE_DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("num_layers", [1, 2, 3])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("with_state", [False, True])
@@ -151,7 +144,7 @@ def test_cell_matches_oracle(device, dtype, variant, bias):
 @pytest.mark.parametrize("device", VALUE_DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("variant", NON_TORCH_VARIANTS)
-@pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, True)])
+@pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, True), (3, False), (3, True)])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_layer_matches_oracle(device, dtype, variant, num_layers, bidirectional, batch_first):
     lstm = randomize_(LSTM(INPUT, HIDDEN, num_layers, batch_first=batch_first, bidirectional=bidirectional,
@@ -341,10 +334,41 @@ def test_incompatible_options(make, options, error, match):
         make(INPUT, HIDDEN, **options)
 
 
-def test_proj_size_is_rejected():
-    with pytest.raises(ValueError, match=r"expected proj_size=0.*got proj_size=2"):
-        LSTM(INPUT, HIDDEN, proj_size=2)
-    LSTM(INPUT, HIDDEN, proj_size=0)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, True), (3, False)])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_projection_matches_torch(dtype, num_layers, bidirectional, batch_first):
+    """proj_size: torch's weight_hr_l{k}, state_dict both ways, outputs, states and gradients."""
+    options = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, proj_size=2,
+                   dtype=dtype)
+    reference = randomize_(nn.LSTM(INPUT, HIDDEN, **options))
+    ours = LSTM(INPUT, HIDDEN, **options)
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in reference.state_dict().items()}
+    assert list(ours.state_dict()) == list(reference.state_dict())
+    ours.load_state_dict(reference.state_dict())
+    x = randn(*((BATCH, STEPS) if batch_first else (STEPS, BATCH)), INPUT, dtype=dtype)
+    rows = num_layers * (2 if bidirectional else 1)
+    hx = (randn(rows, BATCH, 2, dtype=dtype, seed=1), randn(rows, BATCH, HIDDEN, dtype=dtype, seed=2))
+    for state in (None, hx):
+        torch.testing.assert_close(forward_backward(ours, x, state), forward_backward(reference, x, state))
+    reference.load_state_dict(randomize_(ours, seed=3).state_dict())
+    torch.testing.assert_close(ours(x, hx), reference(x, hx))
+
+
+def test_projection_initialisation_and_errors():
+    torch.manual_seed(0)
+    reference = nn.LSTM(INPUT, HIDDEN, 2, proj_size=3, bidirectional=True)
+    torch.manual_seed(0)
+    ours = LSTM(INPUT, HIDDEN, 2, proj_size=3, bidirectional=True)
+    torch.testing.assert_close(ours.state_dict(), reference.state_dict(), rtol=0, atol=0)
+    assert repr(ours).endswith(", proj_size=3)")
+    with pytest.raises(ValueError, match=r"expected proj_size smaller than hidden_size \(4\), got proj_size=4"):
+        LSTM(INPUT, HIDDEN, proj_size=HIDDEN)
+    with pytest.raises(ValueError, match=r"expected proj_size to be a non-negative int, got -1"):
+        LSTM(INPUT, HIDDEN, proj_size=-1)
+    with pytest.raises(ValueError, match=r"expected hx\[0\] of shape \(1, 2, 3\) .* got \(1, 2, 4\)"):
+        ours = LSTM(INPUT, HIDDEN, proj_size=3)
+        ours(torch.zeros(STEPS, BATCH, INPUT), (torch.zeros(1, BATCH, HIDDEN), torch.zeros(1, BATCH, HIDDEN)))
 
 
 def test_cell_input_errors():

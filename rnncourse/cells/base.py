@@ -18,7 +18,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_like, check_state, check_step_input, check_tensor
+from .._validation import check_bool, check_like, check_state, check_step_input, check_tensor
 
 State = tuple[Tensor, ...]
 
@@ -27,6 +27,9 @@ class RecurrentCell(nn.Module):
     """Base class of the cells; see the module docstring for what a subclass provides."""
 
     state_count: int = 1
+    # A cell that sets this to True is called as cell(x_t, state, t=t, mask=m) by the layers:
+    # the contract is in rnncourse.recurrent.unroll.
+    takes_time_index: bool = False
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, device=None, dtype=None,
                  **options) -> None:
@@ -36,7 +39,7 @@ class RecurrentCell(nn.Module):
                 raise ValueError(f"expected {name} to be a positive int, got {value!r}")
         self.input_size = input_size
         self.hidden_size = hidden_size
-        self.bias = bias
+        self.bias = check_bool(bias, "bias")
         self.options = options
         for name, shape in self.parameter_shapes(input_size, hidden_size, bias, **options).items():
             self.register_parameter(name, nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))
@@ -81,8 +84,9 @@ class RecurrentCell(nn.Module):
         if hx is None:
             return self.initial_state(batch, like)
         parts = (hx,) if self.state_count == 1 and not isinstance(hx, tuple) else hx
-        if not isinstance(parts, tuple) or len(parts) != self.state_count:
-            raise ValueError(f"expected hx to be a tuple of {self.state_count} tensors, got {type(hx).__name__}")
+        if not isinstance(parts, (tuple, list)) or len(parts) != self.state_count:
+            got = f"{type(hx).__name__} of length {len(hx)}" if isinstance(hx, (tuple, list)) else type(hx).__name__
+            raise ValueError(f"expected hx to be a tuple of {self.state_count} tensors, got {got}")
         names = ("hx",) if self.state_count == 1 else tuple(f"hx[{i}]" for i in range(self.state_count))
         state = tuple(
             check_state(check_tensor(part, name), batch, size, name, batched)

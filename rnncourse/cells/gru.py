@@ -4,7 +4,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from .. import functional as F
-from .._validation import check_choice
+from .._validation import check_bool
 from .base import RecurrentCell, State
 
 
@@ -71,7 +71,7 @@ class GRUCell(RecurrentCell):
 
     @classmethod
     def parameter_shapes(cls, input_size, hidden_size, bias, reset_after=True):
-        check_choice(reset_after, "reset_after", (True, False))
+        check_bool(reset_after, "reset_after")
         shapes = {"weight_ih": (3 * hidden_size, input_size), "weight_hh": (3 * hidden_size, hidden_size)}
         if bias:
             shapes.update(bias_ih=(3 * hidden_size,), bias_hh=(3 * hidden_size,))

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from .. import functional as F
-from .._validation import check_choice
+from .._validation import check_bool
 from .base import RecurrentCell, State
 
 
@@ -132,7 +132,7 @@ class LSTMCell(RecurrentCell):
         # Checked here because the cell and RecurrentLayers both start from this call, so both
         # reject the same combinations.
         gates = F.lstm_gate_names(forget_gate, coupled)
-        check_choice(peephole, "peephole", (True, False))
+        check_bool(peephole, "peephole")
         check_forget_bias(forget_bias, bias, forget_gate)
         rows = len(gates) * hidden_size
         shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size)}
@@ -165,4 +165,5 @@ class LSTMCell(RecurrentCell):
             x, state, params["weight_ih"], params["weight_hh"], params.get("bias_ih"), params.get("bias_hh"),
             forget_gate=forget_gate, peephole=peephole, coupled=coupled,
             weight_ci=params.get("weight_ci"), weight_cf=params.get("weight_cf"), weight_co=params.get("weight_co"),
+            weight_hr=params.get("weight_hr"),
         )

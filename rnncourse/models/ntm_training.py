@@ -23,7 +23,7 @@ from ..data.algorithmic import bit_errors, bits_per_sequence, copy_sequences
 class TrainingConfig:
     """How to train on the copy task; the defaults are the book's CPU run, :meth:`paper` the paper's."""
 
-    steps: int = 2500  # optimizer updates
+    steps: int = 2000  # optimizer updates
     batch_size: int = 32  # sequences per update
     min_length: int = 1  # shortest training sequence
     max_length: int = 8  # longest training sequence (paper: 20)

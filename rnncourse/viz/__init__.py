@@ -8,6 +8,7 @@ One module a topic, so that a model's diagram is found by the topic's name:
   configurations (chapter 1);
 - :mod:`~rnncourse.viz.lstm`: the LSTM variants (chapter 2);
 - :mod:`~rnncourse.viz.gru`: the GRU and the MGU (chapter 4);
+- :mod:`~rnncourse.viz.ntm`: the Neural Turing Machine and its weightings (chapter 6);
 - :mod:`~rnncourse.viz.plots`: loss histories, series, gradient norms, learning curves.
 
 Every public name is also here, so ``rnncourse.viz.draw_lstm_cell(...)`` works without knowing the
@@ -18,6 +19,7 @@ calls ``plt.show()``: a notebook shows the figure by itself, a script calls ``pl
 """
 from .gru import GRU_CONVENTIONS, draw_gru_cell, draw_mgu_cell
 from .lstm import LSTM_VARIANTS, draw_lstm_cell
+from .ntm import draw_addressing_flow, draw_ntm_architecture, plot_weighting_stages, plot_weightings
 from .plots import plot_gradient_norms, plot_history, plot_learning_curves, plot_sequences
 from .primitives import (COLORS, HIGHLIGHT, STATE_LINE_WIDTH, Box, draw_arrow, draw_box, draw_feedback, draw_label,
                          draw_line, draw_op, draw_path_arrow, fit_view, gate_box, input_bus, new_axes, rise)
@@ -27,7 +29,7 @@ from .rnn import (CONFIGURATIONS, KINDS, Configuration, draw_cell, draw_configur
 __all__ = [
     "Box", "COLORS", "CONFIGURATIONS", "Configuration", "GRU_CONVENTIONS", "HIGHLIGHT", "KINDS", "LSTM_VARIANTS",
     "STATE_LINE_WIDTH", "draw_arrow", "draw_box", "draw_cell", "draw_configuration", "draw_feedback",
-    "draw_gru_cell", "draw_label", "draw_line", "draw_lstm_cell", "draw_mgu_cell", "draw_op", "draw_path_arrow",
+    "draw_addressing_flow", "draw_gru_cell", "draw_label", "draw_line", "draw_lstm_cell", "draw_mgu_cell", "draw_ntm_architecture", "draw_op", "draw_path_arrow",
     "draw_sequence_configurations", "draw_unrolled", "fit_view", "gate_box", "input_bus", "new_axes",
-    "plot_gradient_norms", "plot_history", "plot_learning_curves", "plot_sequences", "rise",
+    "plot_gradient_norms", "plot_history", "plot_learning_curves", "plot_sequences", "plot_weighting_stages", "plot_weightings", "rise",
 ]

@@ -1,4 +1,4 @@
-"""Data for the book's experiments and the tests. Every generator takes a seed (or a
+"""Data for the book's experiments. Every function takes its randomness (``seed`` or
 ``generator``), ``device`` and ``dtype`` explicitly and returns time-major tensors.
 
 - :mod:`rnncourse.data.synthetic`: the noisy sine, the adding problem and the copy task.

@@ -11,8 +11,15 @@ import torch
 import rnncourse
 from rnncourse.data import CharVocabulary, batchify, shakespeare, train_validation_split
 from rnncourse.data.text import SHAKESPEARE_FULL_SHA256
-from rnncourse.models import (CharLanguageModel, bits_per_character, fit_language_model, generate,
-                              next_character_probabilities, sample, unigram_bits_per_character)
+from rnncourse.models import (
+    CharLanguageModel,
+    bits_per_character,
+    fit_language_model,
+    generate,
+    next_character_probabilities,
+    sample,
+    unigram_bits_per_character,
+)
 from rnncourse.models.language_model import detach_state
 
 TINY = "the cat sat on the mat. " * 12
@@ -69,7 +76,7 @@ def test_a_layer_instance_is_accepted_torch_or_ours():
 
 def test_meta_device_and_float64():
     model = CharLanguageModel(7, cell="lstm", hidden_size=4, device="meta", dtype=torch.float64)
-    logits, (h_n, c_n) = model(torch.zeros(3, 2, dtype=torch.long, device="meta"))
+    logits, (h_n, _) = model(torch.zeros(3, 2, dtype=torch.long, device="meta"))
     assert logits.device.type == "meta" and logits.dtype == torch.float64 and h_n.shape == (1, 2, 4)
 
 
@@ -127,7 +134,7 @@ def test_seeded_sampling_is_reproducible_and_seeds_differ():
     torch.manual_seed(1)
     model = CharLanguageModel(12, cell="lstm", hidden_size=8)
     prompt = torch.tensor([1, 2, 3])
-    draw = lambda seed: sample(model, prompt, 40, generator=torch.Generator().manual_seed(seed))  # noqa: E731
+    draw = lambda seed: sample(model, prompt, 40, generator=torch.Generator().manual_seed(seed))
     assert torch.equal(draw(5), draw(5)) and not torch.equal(draw(5), draw(6))
     assert draw(5).shape == (40,)
 

@@ -84,7 +84,7 @@ class CharVocabulary:
         self.index = {char: i for i, char in enumerate(self.chars)}
 
     @classmethod
-    def from_text(cls, text: str) -> "CharVocabulary":
+    def from_text(cls, text: str) -> CharVocabulary:
         if not isinstance(text, str) or not text:
             raise ValueError(f"expected a non-empty str, got {type(text).__name__} {text!r:.20}")
         return cls(sorted(set(text)))
@@ -117,7 +117,7 @@ def train_validation_split(data, validation_fraction: float = 0.1):
     if not 0 < validation_fraction < 1:
         raise ValueError(f"expected validation_fraction in (0, 1), got {validation_fraction!r}")
     size = len(data)
-    cut = size - max(1, int(round(size * validation_fraction)))
+    cut = size - max(1, round(size * validation_fraction))
     if cut < 1:
         raise ValueError(f"a text of {size} characters is too short to split")
     return data[:cut], data[cut:]

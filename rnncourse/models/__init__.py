@@ -1,11 +1,22 @@
-"""Whole models built from the cells and the functional equations.
+"""Whole models built from the cells, layers and functional equations.
 
+- :mod:`rnncourse.models.language_model`: the character-level language model.
 - :mod:`rnncourse.models.ntm`: the Neural Turing Machine (its memory operations in
   :mod:`rnncourse.models.ntm_addressing`, its training on the algorithmic tasks in
   :mod:`rnncourse.models.ntm_training`).
+- :mod:`rnncourse.models.seq2seq`: encoder-decoders on frames (autoencoder, future predictor,
+  composite), and :mod:`rnncourse.models.sequence_autoencoder`, the repeated-latent autoencoder.
 """
+from .language_model import (CharLanguageModel, LanguageModelHistory, bits_per_character, fit_language_model,
+                             generate, next_character_probabilities, sample, unigram_bits_per_character)
 from .ntm import NTM, NTMConfig, NTMState
 from .ntm_training import LSTMBaseline, TrainingConfig, evaluate_lengths, train_algorithmic
+from .seq2seq import (CompositeLSTM, Decoder, Encoder, LSTMAutoencoder, LSTMFuturePredictor, Objective, Seq2SeqConfig,
+                      frame_loss, objective_loss, reconstruction_target, to_frames)
+from .sequence_autoencoder import SequenceAutoencoder
 
-__all__ = ["LSTMBaseline", "NTM", "NTMConfig", "NTMState", "TrainingConfig", "evaluate_lengths",
-           "train_algorithmic"]
+__all__ = ["CharLanguageModel", "CompositeLSTM", "Decoder", "Encoder", "LSTMAutoencoder", "LSTMBaseline",
+           "LSTMFuturePredictor", "LanguageModelHistory", "NTM", "NTMConfig", "NTMState", "Objective",
+           "Seq2SeqConfig", "SequenceAutoencoder", "TrainingConfig", "bits_per_character", "evaluate_lengths",
+           "fit_language_model", "frame_loss", "generate", "next_character_probabilities", "objective_loss",
+           "reconstruction_target", "sample", "to_frames", "train_algorithmic", "unigram_bits_per_character"]

@@ -5,7 +5,7 @@ equations in :mod:`rnncourse.functional`. Importing the package has no side effe
 seeded, printed, downloaded or probed.
 """
 from . import cells, functional
-from .recurrent import GRU, LSTM, MGU, RNN, Recurrent, RecurrentLayers, unroll
+from .recurrent import GRU, LSTM, MGU, RNN, Recurrent, RecurrentLayers, Stacked, unroll
 
 __version__ = "0.1.0"
 
@@ -20,4 +20,4 @@ def device():
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-__all__ = ["GRU", "LSTM", "MGU", "RNN", "Recurrent", "RecurrentLayers", "cells", "device", "functional", "unroll"]
+__all__ = ["GRU", "LSTM", "MGU", "RNN", "Recurrent", "RecurrentLayers", "Stacked", "cells", "device", "functional", "unroll"]

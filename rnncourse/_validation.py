@@ -5,6 +5,8 @@ naming what was expected and what was received.
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 
@@ -76,3 +78,36 @@ def check_choice(value, name: str, choices) -> None:
     if value not in choices:
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"expected {name} to be one of {options}, got {value!r}")
+
+
+class OptionError(TypeError, ValueError):
+    """A switch given something other than ``True`` or ``False``.
+
+    A ``TypeError``, as torch raises for ``bias="False"``, and a ``ValueError``, as the course's
+    variant switches have always raised, so code catching either keeps working.
+    """
+
+
+def check_bool(value, name: str) -> bool:
+    """``value`` must be exactly ``True`` or ``False``: ``"False"`` is truthy and ``1 == True``, both refused."""
+    if value is not True and value is not False:
+        raise OptionError(f"expected {name} to be one of True, False, got {value!r}")
+    return value
+
+
+def check_size(value, name: str) -> int:
+    """A positive ``int`` (not a ``bool``)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+    return value
+
+
+def check_dropout(dropout, num_layers: int) -> float:
+    """A number in ``[0, 1]``; warns, as torch does, when it cannot act because there is one layer."""
+    if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
+        raise ValueError(f"expected dropout to be a number in [0, 1], got {dropout!r}")
+    if dropout > 0 and num_layers == 1:
+        warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
+                      f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                      stacklevel=3)
+    return float(dropout)

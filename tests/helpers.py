@@ -121,3 +121,52 @@ def stacked_oracle(step, x: torch.Tensor, state, params: dict, num_layers: int, 
 def texts(ax) -> list[str]:
     """The strings of the texts drawn on a matplotlib ``ax``, in drawing order."""
     return [text.get_text() for text in ax.texts]
+
+
+# Every layer the package offers, by name: (our class, its options, torch's class or None). The
+# variable-length, stacking and API grids run over all of them; torch is the oracle where it has the model.
+LSTM_VARIANTS = {
+    "forget_gate": {},
+    "no_forget_gate": {"forget_gate": False},
+    "peephole": {"peephole": True},
+    "peephole_no_forget_gate": {"peephole": True, "forget_gate": False},
+    "coupled": {"coupled": True},
+    "coupled_peephole": {"coupled": True, "peephole": True},
+}
+
+
+def layer_registry():
+    import rnncourse
+
+    layers = {"rnn_tanh": (rnncourse.RNN, {}, nn.RNN),
+              "rnn_relu": (rnncourse.RNN, {"nonlinearity": "relu"}, nn.RNN)}
+    for name, options in LSTM_VARIANTS.items():
+        layers["lstm" if not options else f"lstm_{name}"] = (rnncourse.LSTM, options, nn.LSTM if not options else None)
+    layers["gru"] = (rnncourse.GRU, {}, nn.GRU)
+    layers["gru_reset_before"] = (rnncourse.GRU, {"reset_after": False}, None)
+    layers["mgu"] = (rnncourse.MGU, {}, None)
+    return layers
+
+
+LAYERS = layer_registry()
+TORCH_LAYERS = [name for name, (_, _, reference) in LAYERS.items() if reference is not None]
+
+
+def make_layer(name: str, *args, **kwargs) -> nn.Module:
+    """Our layer ``name`` of :data:`LAYERS`, built with ``args``, ``kwargs`` and the entry's options."""
+    cls, options, _ = LAYERS[name]
+    return cls(*args, **{**options, **kwargs})
+
+
+def make_torch_layer(name: str, *args, **kwargs) -> nn.Module:
+    """torch's layer for ``name`` with the same arguments (``nonlinearity`` passed on for the RNN)."""
+    _, options, reference = LAYERS[name]
+    return reference(*args, **{**options, **kwargs})
+
+
+def initial_state(name: str, rows: int, batch: int, hidden: int, dtype=torch.float64, device="cpu", seed=1):
+    """A random ``hx`` in the form the layer takes: ``h0`` or, for the LSTMs, ``(h0, c0)``."""
+    h0 = randn(rows, batch, hidden, dtype=dtype, device=device, seed=seed)
+    if LAYERS[name][0].cell_class.state_count == 1:
+        return h0
+    return h0, randn(rows, batch, hidden, dtype=dtype, device=device, seed=seed + 1)

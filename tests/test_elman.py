@@ -30,7 +30,7 @@ def leaf(generator, *shape, dtype, device):
 
 
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-@pytest.mark.parametrize("num_layers, bidirectional", list(itertools.product([1, 2], [False, True])))
+@pytest.mark.parametrize("num_layers, bidirectional", list(itertools.product([1, 2, 3], [False, True])))
 @pytest.mark.parametrize("batch_first", [False, True], ids=["time_major", "batch_first"])
 @pytest.mark.parametrize("with_hx", [False, True], ids=["no_hx", "hx"])
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])

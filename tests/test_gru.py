@@ -60,7 +60,7 @@ def oracle_layers(x, h0, params, num_layers, bidirectional, reset_after):
 
 @pytest.mark.parametrize("device", VALUE_DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("num_layers", [1, 2, 3])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("with_state", [False, True])
@@ -116,7 +116,7 @@ def test_cell_matches_oracle(device, dtype, reset_after, bias):
 
 @pytest.mark.parametrize("device", VALUE_DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, True)])
+@pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, True), (3, False), (3, True)])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_cho_layer_matches_oracle(device, dtype, num_layers, bidirectional, batch_first):
     gru = randomize_(GRU(INPUT, HIDDEN, num_layers, batch_first=batch_first, bidirectional=bidirectional,

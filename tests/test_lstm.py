@@ -68,7 +68,7 @@ def oracle_layers(x, state, params, num_layers, bidirectional, **options):
 
 @pytest.mark.parametrize("device", VALUE_DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("num_layers", [1, 2, 3])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("with_state", [False, True])
@@ -151,7 +151,7 @@ def test_cell_matches_oracle(device, dtype, variant, bias):
 @pytest.mark.parametrize("device", VALUE_DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("variant", NON_TORCH_VARIANTS)
-@pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, True)])
+@pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, True), (3, False), (3, True)])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_layer_matches_oracle(device, dtype, variant, num_layers, bidirectional, batch_first):
     lstm = randomize_(LSTM(INPUT, HIDDEN, num_layers, batch_first=batch_first, bidirectional=bidirectional,

@@ -57,7 +57,7 @@ def test_cell_matches_oracle(device, dtype, bias, batched):
 
 @pytest.mark.parametrize("device", VALUE_DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("num_layers", [1, 2, 3])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_layer_matches_oracle(device, dtype, num_layers, bidirectional, batch_first):

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import rnncourse
-from rnncourse import RNN, Recurrent, RecurrentLayers, unroll
+from rnncourse import RNN, Recurrent, RecurrentLayers, Stacked, unroll
 from rnncourse.cells import ElmanCell, JordanCell
 
 T, B, I, H = 5, 3, 4, 6
@@ -179,3 +179,99 @@ class TestErrors:
 
 def test_public_layers_are_reexported():
     assert rnncourse.RNN is RNN and rnncourse.Recurrent is Recurrent and rnncourse.unroll is unroll
+
+
+# ---------------------------------------------------------------------------------------------
+# The time-index contract: a cell with takes_time_index is called as cell(x_t, state, t=t, mask=m).
+
+
+class RecordingCell(ElmanCell):
+    """An Elman cell that takes a time index and records every call as ``(t, mask, x_t)``."""
+
+    takes_time_index = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls = []
+
+    def forward(self, input, hx=None, *, t, mask):
+        self.calls.append((t, None if mask is None else mask.clone(), input.detach().clone()))
+        return super().forward(input, hx)
+
+
+class RecordingStep(ElmanCell):
+    """A cell class whose pure ``step`` takes the time index, as :class:`RecurrentLayers` calls it."""
+
+    takes_time_index = True
+    calls: list = []
+
+    @classmethod
+    def step(cls, x, state, params, *, t, mask, **options):
+        cls.calls.append((t, None if mask is None else mask.clone()))
+        return super().step(x, state, params, **options)
+
+
+LENGTHS = [5, 3, 1]  # T = 5, B = 3: entry 0 is full, 1 has 3 real steps, 2 has one
+
+
+def expected_masks(lengths, steps):
+    """What the contract promises: None while every entry is real, then ``lengths > t``."""
+    return [None if t < min(lengths) else torch.tensor(lengths) > t for t in range(steps)]
+
+
+def assert_calls(calls, lengths, steps):
+    assert [t for t, *_ in calls] == list(range(steps))
+    for (_, mask, *_), expected in zip(calls, expected_masks(lengths, steps)):
+        assert (mask is None) == (expected is None)
+        if expected is not None:
+            assert mask.dtype == torch.bool and torch.equal(mask, expected)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("lengths", [None, LENGTHS], ids=["full", "lengths"])
+def test_time_index_contract_in_recurrent(reverse, lengths, generator, randomize):
+    cell = randomize(RecordingCell(I, H, dtype=torch.float64))
+    inputs = torch.randn(T, B, I, generator=generator, dtype=torch.float64)
+    output, h_n = Recurrent(cell, reverse=reverse)(inputs, lengths=lengths)
+    assert_calls(cell.calls, lengths or [T] * B, T)
+    # A backward pass starts at each sequence's own last step: t = 0 reads x[length - 1].
+    for t, _, x_t in cell.calls:
+        for b, length in enumerate(lengths or [T] * B):
+            if t < length:
+                position = length - 1 - t if reverse else t
+                torch.testing.assert_close(x_t[b], inputs[position, b])
+    plain = Recurrent(ElmanCell(I, H, dtype=torch.float64), reverse=reverse)
+    plain.cell.load_state_dict(cell.state_dict())
+    torch.testing.assert_close((output, h_n), plain(inputs, lengths=lengths))
+
+
+@pytest.mark.parametrize("lengths", [None, LENGTHS], ids=["full", "lengths"])
+def test_time_index_contract_in_stacked_bidirectional_layers(lengths, generator):
+    stack = Stacked(lambda i, h: RecordingCell(i, h, dtype=torch.float64), I, H, num_layers=2,
+                    bidirectional=True)
+    inputs = torch.randn(T, B, I, generator=generator, dtype=torch.float64)
+    stack(inputs, lengths=lengths)
+    for layer in stack.cells:
+        for cell in layer:
+            assert_calls(cell.calls, lengths or [T] * B, T)
+
+    RecordingStep.calls = []
+    layers = type("RecordingLayers", (RecurrentLayers,), {"cell_class": RecordingStep})(I, H, 2, bidirectional=True,
+                                                                                      dtype=torch.float64)
+    layers(inputs, lengths=lengths)
+    for k in range(4):  # two layers, two directions, in that order
+        assert_calls(RecordingStep.calls[k * T:(k + 1) * T], lengths or [T] * B, T)
+
+
+def test_stacked_of_standard_cells_equals_the_torch_layer(generator, randomize):
+    stack = randomize(Stacked(lambda i, h: ElmanCell(i, h, dtype=torch.float64), I, H, 2, bidirectional=True))
+    rnn = RNN(I, H, 2, bidirectional=True, dtype=torch.float64)
+    with torch.no_grad():
+        for layer in range(2):
+            for direction, suffix in enumerate((f"_l{layer}", f"_l{layer}_reverse")):
+                for name, value in stack.cells[layer][direction].named_parameters():
+                    getattr(rnn, name + suffix).copy_(value)
+    inputs = torch.randn(T, B, I, generator=generator, dtype=torch.float64)
+    hx = torch.randn(4, B, H, generator=generator, dtype=torch.float64)
+    for lengths in (None, LENGTHS):
+        torch.testing.assert_close(stack(inputs, hx, lengths=lengths), rnn(inputs, hx, lengths=lengths))

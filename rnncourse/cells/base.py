@@ -27,6 +27,9 @@ class RecurrentCell(nn.Module):
     """Base class of the cells; see the module docstring for what a subclass provides."""
 
     state_count: int = 1
+    # A cell that sets this to True is called as cell(x_t, state, t=t, mask=m) by the layers:
+    # the contract is in rnncourse.recurrent.unroll.
+    takes_time_index: bool = False
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, device=None, dtype=None,
                  **options) -> None:
@@ -81,8 +84,9 @@ class RecurrentCell(nn.Module):
         if hx is None:
             return self.initial_state(batch, like)
         parts = (hx,) if self.state_count == 1 and not isinstance(hx, tuple) else hx
-        if not isinstance(parts, tuple) or len(parts) != self.state_count:
-            raise ValueError(f"expected hx to be a tuple of {self.state_count} tensors, got {type(hx).__name__}")
+        if not isinstance(parts, (tuple, list)) or len(parts) != self.state_count:
+            got = f"{type(hx).__name__} of length {len(hx)}" if isinstance(hx, (tuple, list)) else type(hx).__name__
+            raise ValueError(f"expected hx to be a tuple of {self.state_count} tensors, got {got}")
         names = ("hx",) if self.state_count == 1 else tuple(f"hx[{i}]" for i in range(self.state_count))
         state = tuple(
             check_state(check_tensor(part, name), batch, size, name, batched)

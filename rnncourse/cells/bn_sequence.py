@@ -5,9 +5,11 @@ Shape legend: ``T`` steps, ``B`` batch, ``I`` input features, ``H`` hidden units
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
-from .._validation import check_like, check_sequence_input
+from .._validation import check_like
+from ..recurrent.packed import sequence_input, sequence_output
+from ..recurrent.unroll import unroll
 from .bn import BNLSTMCell, BNRNNCell
 
 
@@ -30,30 +32,17 @@ class SequenceWise(nn.Module):
                             f"{type(cell).__name__}{'' if not hasattr(cell, 'options') else cell.options}")
         self.cell, self.batch_first = cell, batch_first
 
-    def forward(self, input: Tensor, hx=None, lengths=None):
-        inputs, batched = check_sequence_input(input, self.cell.input_size, self.batch_first)  # (T, B, I)
+    def forward(self, input, hx=None, lengths=None):
+        seq = sequence_input(input, self.cell.input_size, self.batch_first, lengths)
+        inputs = seq.inputs  # (T, B, I)
         check_like(inputs, self.cell.weight_ih, "input")
         steps, batch = inputs.shape[:2]
-        mask = None  # (T, B) true at real steps
-        if lengths is not None:
-            lengths = torch.as_tensor(lengths, device=inputs.device)
-            if tuple(lengths.shape) != (batch,):
-                raise ValueError(f"expected lengths ({batch},), got {tuple(lengths.shape)}")
-            mask = torch.arange(steps, device=inputs.device).unsqueeze(1) < lengths  # (T, B)
-        flat = self.cell.project(inputs.reshape(steps * batch, -1), 0, None if mask is None else mask.reshape(-1))
-        projected = flat.reshape(steps, batch, -1)  # (T, B, G*H)
-        state = self.cell.prepare_state(hx, batch, batched, self.cell.weight_ih)
-        outputs = []
-        for t in range(steps):
-            new = self.cell.recur(projected[t], state, t, None if mask is None else mask[t])
-            if mask is not None:
-                real = mask[t].unsqueeze(1)  # (B, 1)
-                new = tuple(torch.where(real, n, s) for n, s in zip(new, state))
-            state = new
-            outputs.append(state[0] if mask is None else state[0] * mask[t].unsqueeze(1))  # (B, H)
-        output = torch.stack(outputs)  # (T, B, H)
-        if not batched:
-            output, state = output.squeeze(1), tuple(s.squeeze(0) for s in state)
-        elif self.batch_first:
-            output = output.transpose(0, 1)  # (B, T, H)
-        return output, state[0] if self.cell.state_count == 1 else state
+        real = None  # (T*B,) true at real steps, for the statistics
+        if seq.lengths is not None:
+            real = (torch.arange(steps).unsqueeze(1) < seq.lengths).reshape(-1).to(inputs.device)
+        projected = self.cell.project(inputs.reshape(steps * batch, -1), 0, real).reshape(steps, batch, -1)
+        state = self.cell.prepare_state(hx, batch, seq.batched, self.cell.weight_ih)
+        output, state = unroll(self.cell.recur, projected, state, lengths=seq.lengths, time_index=True)  # (T, B, H)
+        if not seq.batched:
+            state = tuple(s.squeeze(0) for s in state)
+        return sequence_output(output, seq, self.batch_first), state[0] if self.cell.state_count == 1 else state

@@ -2,7 +2,10 @@
 ``generator``), ``device`` and ``dtype`` explicitly and returns time-major tensors.
 
 - :mod:`rnncourse.data.synthetic`: the noisy sine, the adding problem and the copy task.
+- :mod:`rnncourse.data.digits`: real MNIST digits (the IDX files when on disk, 5,000 offline).
 """
+from .digits import Digits, as_sequences, load_digits, load_mnist, offline_digits, stratified_split
 from .synthetic import ADDING_BASELINE_MSE, adding_problem, copy_task, copy_task_baseline, noisy_sine
 
-__all__ = ["ADDING_BASELINE_MSE", "adding_problem", "copy_task", "copy_task_baseline", "noisy_sine"]
+__all__ = ["ADDING_BASELINE_MSE", "Digits", "adding_problem", "as_sequences", "copy_task", "copy_task_baseline",
+           "load_digits", "load_mnist", "noisy_sine", "offline_digits", "stratified_split"]

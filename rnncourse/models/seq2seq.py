@@ -116,7 +116,7 @@ class ConvStack(nn.Module):
         self.readout = nn.Conv2d(hidden_size, frame_shape[0], kernel_size=1) if readout else None
 
     def state_shape(self, batch: int) -> tuple[int, ...]:
-        return (batch, self.layers[0].hidden_size, *self.frame_shape[1:])
+        return (batch, self.layers[0].hidden_channels, *self.frame_shape[1:])
 
     def step(self, x: Tensor | None, state: StackState) -> tuple[Tensor, StackState]:
         """``x (B, C, Hf, Wf)`` (``None`` for an input-free stack) -> ``(frame (B, C, Hf, Wf), new state)``."""

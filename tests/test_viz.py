@@ -94,10 +94,11 @@ def test_configuration_has_one_input_per_read_and_one_output_per_write(name):
     assert ("context" in texts(ax)) == (name == "encoder-decoder")
 
 
-def test_sequence_configurations_figure_has_the_four_panels():
+def test_sequence_configurations_figure_has_the_five_panels():
     fig = viz.draw_sequence_configurations()
     titles = [ax.get_title() for ax in fig.axes]
-    assert titles == ["many-to-one", "one-to-many", "many-to-many, aligned", "encoder-decoder"]
+    assert titles == ["one-to-one (no recurrence)", "many-to-one", "one-to-many", "many-to-many, aligned",
+                      "encoder-decoder"]
 
 
 def test_feedback_self_loop_leaves_and_reenters_the_same_side():
@@ -138,3 +139,20 @@ def test_importing_viz_creates_no_figure_and_the_package_does_not_import_matplot
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
                                env={**os.environ, "MPLBACKEND": "Agg"})
     assert completed.returncode == 0, completed.stderr
+
+
+def test_bptt_backward_labels_every_direct_and_carried_gradient():
+    steps = 3
+    labels = texts(viz.draw_bptt_backward(steps))
+    for t in range(1, steps + 1):
+        for label in (rf"$e_{{{t}}}$", rf"$\delta_{{{t}}}$", rf"$J_{{{t}}}^\top \delta_{{{t}}}$", rf"$h_{{{t}}}$"):
+            assert label in labels, f"{label} missing"
+    with pytest.raises(ValueError, match="positive int"):
+        viz.draw_bptt_backward(0)
+
+
+def test_configurations_include_one_to_one_and_the_legend_names_every_role():
+    assert viz.CONFIGURATIONS["one-to-one"].reads == (True,)
+    labels = " ".join(texts(viz.draw_diagram_legend()))
+    for word in ("input", "state", "output", "elementwise product", "peephole", "delay"):
+        assert word in labels

@@ -136,9 +136,9 @@ def test_gru_cell_puts_the_reset_after_or_before_the_hidden_product(reset_after)
 def test_mgu_cell_has_one_gate_that_resets_before_the_product():
     ax = viz.draw_mgu_cell()
     labels = texts(ax)
-    for label in (r"$h_{t-1}$", r"$h_t$", r"$x_t$", r"$f_t$", r"$\tilde h_t$", r"$W_{hn}$"):
+    for label in (r"$h_{t-1}$", r"$h_t$", r"$x_t$", r"$f_t$", r"$n_t$", r"$W_{hn}$"):
         assert label in labels
-    for label in (r"$r_t$", r"$z_t$", r"$n_t$"):
+    for label in (r"$r_t$", r"$z_t$"):
         assert label not in labels
     assert labels.count(SIGMA) == 1 and labels.count(TANH) == 1
     assert labels.count(TIMES) == 3 and labels.count(COMPLEMENT) == 1
@@ -199,3 +199,14 @@ def test_lstm_cell_highlights_exactly_the_named_gate(variant, gate):
 def test_lstm_cell_refuses_to_highlight_a_gate_the_variant_lacks(variant, gate):
     with pytest.raises(ValueError, match="highlight"):
         viz.draw_lstm_cell(variant, highlight=gate)
+
+
+@pytest.mark.parametrize("draw, gates", [(viz.draw_gru_cell, ("r", "z", "n")), (viz.draw_mgu_cell, ("f", "n"))])
+def test_single_state_cells_outline_exactly_the_highlighted_gate(draw, gates):
+    from matplotlib.colors import to_rgba
+    for gate in gates:
+        ax = draw(highlight=gate)
+        outlined = [p for p in ax.patches if p.get_edgecolor() == to_rgba(viz.HIGHLIGHT)]
+        assert len(outlined) == 1, f"{gate}: expected one outlined box, found {len(outlined)}"
+    with pytest.raises(ValueError, match="highlight"):
+        draw(highlight="o")

@@ -23,13 +23,15 @@ from .ntm import draw_addressing_flow, draw_ntm_architecture, plot_weighting_sta
 from .plots import plot_gradient_norms, plot_history, plot_learning_curves, plot_sequences
 from .primitives import (COLORS, HIGHLIGHT, STATE_LINE_WIDTH, Box, draw_arrow, draw_box, draw_feedback, draw_label,
                          draw_line, draw_op, draw_path_arrow, fit_view, gate_box, input_bus, new_axes, rise)
-from .rnn import (CONFIGURATIONS, KINDS, Configuration, draw_cell, draw_configuration, draw_sequence_configurations,
-                  draw_unrolled)
+from .rnn import (CONFIGURATIONS, KINDS, Configuration, draw_bptt_backward, draw_cell, draw_configuration,
+                  draw_diagram_legend, draw_sequence_configurations, draw_unrolled)
 
 __all__ = [
     "Box", "COLORS", "CONFIGURATIONS", "Configuration", "GRU_CONVENTIONS", "HIGHLIGHT", "KINDS", "LSTM_VARIANTS",
-    "STATE_LINE_WIDTH", "draw_arrow", "draw_box", "draw_cell", "draw_configuration", "draw_feedback",
-    "draw_addressing_flow", "draw_gru_cell", "draw_label", "draw_line", "draw_lstm_cell", "draw_mgu_cell", "draw_ntm_architecture", "draw_op", "draw_path_arrow",
+    "STATE_LINE_WIDTH", "draw_addressing_flow", "draw_arrow", "draw_box", "draw_bptt_backward", "draw_cell",
+    "draw_configuration", "draw_diagram_legend", "draw_feedback", "draw_gru_cell", "draw_label", "draw_line",
+    "draw_lstm_cell", "draw_mgu_cell", "draw_ntm_architecture", "draw_op", "draw_path_arrow",
     "draw_sequence_configurations", "draw_unrolled", "fit_view", "gate_box", "input_bus", "new_axes",
-    "plot_gradient_norms", "plot_history", "plot_learning_curves", "plot_sequences", "plot_weighting_stages", "plot_weightings", "rise",
+    "plot_gradient_norms", "plot_history", "plot_learning_curves", "plot_sequences", "plot_weighting_stages",
+    "plot_weightings", "rise"
 ]

@@ -1,12 +1,16 @@
-"""Diagrams of chapter 1: the Elman and Jordan cells, the unrolled network, and the sequence
-configurations (one-to-one, one-to-many, many-to-one, many-to-many)."""
+"""Diagrams of chapter 1: the Elman and Jordan cells, the unrolled network, the backward flow of
+BPTT on it, the sequence configurations (one-to-one, one-to-many, many-to-one, many-to-many,
+encoder-decoder), and the legend of the diagrams' symbols."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 
-from .primitives import COLORS, draw_arrow, draw_box, draw_feedback, fit_view, new_axes
+from matplotlib.patches import FancyArrowPatch
+
+from .primitives import (COLORS, HIGHLIGHT, STATE_LINE_WIDTH, draw_arrow, draw_box, draw_feedback, draw_line,
+                         draw_op, fit_view, new_axes)
 
 KINDS = ("elman", "jordan")
 
@@ -96,6 +100,7 @@ class Configuration:
 
 _ON, _OFF = True, False
 CONFIGURATIONS = {
+    "one-to-one": Configuration("one-to-one (no recurrence)", (_ON,), (_ON,), ("hidden",)),
     "many-to-one": Configuration("many-to-one", (_ON,) * 4, (_OFF,) * 3 + (_ON,), ("hidden",) * 4),
     "one-to-many": Configuration("one-to-many", (_ON,) + (_OFF,) * 3, (_ON,) * 4, ("hidden",) * 4),
     "many-to-many": Configuration("many-to-many, aligned", (_ON,) * 4, (_ON,) * 4, ("hidden",) * 4),
@@ -144,11 +149,84 @@ def draw_configuration(name: str, ax=None):
 
 
 def draw_sequence_configurations():
-    """The four configurations side by side: many-to-one, one-to-many, many-to-many aligned and
-    encoder-decoder. Returns the figure."""
+    """The configurations side by side: one-to-one (a feedforward network, for reference),
+    many-to-one, one-to-many, many-to-many aligned and encoder-decoder. Returns the figure."""
     widths = [len(c.reads) for c in CONFIGURATIONS.values()]
-    fig, axes = plt.subplots(1, len(CONFIGURATIONS), figsize=(14, 3.0), gridspec_kw={"width_ratios": widths})
+    fig, axes = plt.subplots(1, len(CONFIGURATIONS), figsize=(15, 3.0), gridspec_kw={"width_ratios": widths})
     for ax, name in zip(axes, CONFIGURATIONS):
         draw_configuration(name, ax=ax)
     fig.tight_layout()
     return fig
+
+
+def draw_bptt_backward(steps: int = 4, ax=None):
+    r"""The backward pass of BPTT on the unrolled Elman network: the forward edges in grey, and in
+    red the two routes by which gradient reaches each state :math:`h_t`: the direct gradient
+    :math:`e_t = \partial \ell_t / \partial h_t` coming down from the output :math:`y_t`, and the
+    gradient :math:`J_{t+1}^\top \delta_{t+1}` coming back from the next state. Their sum is
+    :math:`\delta_t = \partial \mathcal L / \partial h_t`. Returns the axes.
+    """
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"expected steps to be a positive int, got {steps!r}")
+    spacing = 2.3
+    ax = new_axes(ax, figsize=(1.9 * steps + 1.6, 4.4))
+    boxes = [draw_box(ax, 0, 1.5, r"$h_0$", role="initial", dashed=True)]
+    for t in range(1, steps + 1):
+        column = t * spacing
+        x = draw_box(ax, column, 0, rf"$x_{{{t}}}$", role="input")
+        h = draw_box(ax, column, 1.5, rf"$h_{{{t}}}$", role="hidden")
+        y = draw_box(ax, column, 3.0, rf"$\ell_{{{t}}}(y_{{{t}}})$", role="output", width=1.2, fontsize=11)
+        ax.add_artist(FancyArrowPatch(x.top, h.bottom, arrowstyle="-|>", mutation_scale=12, color="#aaaaaa"))
+        # Backward routes, in the highlight colour: from the loss down to h_t, and from h_{t} back to h_{t-1}.
+        ax.add_artist(FancyArrowPatch((h.x + 0.15, y.bottom[1]), (h.x + 0.15, h.top[1]), arrowstyle="-|>",
+                                      mutation_scale=14, color=HIGHLIGHT, linewidth=1.6))
+        ax.text(h.x + 0.5, 2.25, rf"$e_{{{t}}}$", color=HIGHLIGHT, fontsize=11, ha="center", va="center")
+        previous = boxes[-3] if t > 1 else boxes[0]
+        ax.add_artist(FancyArrowPatch(h.left, previous.right, arrowstyle="-|>", mutation_scale=14,
+                                      color=HIGHLIGHT, linewidth=1.6))
+        ax.text(column - spacing / 2, 1.85, rf"$J_{{{t}}}^\top \delta_{{{t}}}$", color=HIGHLIGHT, fontsize=10,
+                ha="center", va="center")
+        ax.text(h.x + 0.62, 1.12, rf"$\delta_{{{t}}}$", color=HIGHLIGHT, fontsize=10, ha="center", va="center")
+        boxes += [h, x, y]
+    ax.text(spacing * (steps + 1) / 2, -0.75, r"$\delta_t = e_t + J_{t+1}^\top \delta_{t+1}$, swept from $t = T$ down to 1",
+            ha="center", va="center", fontsize=10, color=HIGHLIGHT)
+    ax.set_title("BPTT: the gradient flows back along the unrolled graph", fontsize=11)
+    fit_view(ax, boxes, pad=0.55)
+    ax.set_ylim(-1.05, ax.get_ylim()[1])
+    return ax
+
+
+LEGEND = (
+    ("input", "an input $x_t$"),
+    ("hidden", "a state ($h_t$, $c_t$)"),
+    ("output", "an output $y_t$"),
+    ("initial", "an initial state or a weight product"),
+    ("gate", r"a layer with its nonlinearity ($\sigma$, $\tanh$)"),
+)
+
+
+def draw_diagram_legend(ax=None):
+    """The symbols of the book's diagrams: box colours by role, pointwise operations, the thick
+    state line, the dashed peephole, the delayed feedback loop and the highlight. Returns the axes."""
+    ax = new_axes(ax, figsize=(12.0, 2.8))
+    for row, (role, text) in enumerate(LEGEND):
+        draw_box(ax, 0, -0.8 * row, "", width=0.7, height=0.45, role=role)
+        ax.text(0.6, -0.8 * row, text, va="center", fontsize=10)
+    ops = ((r"$\odot$", "elementwise product"), ("$+$", "elementwise sum"), ("$1-$", "one minus"),
+           ("tanh", "tanh, elementwise"))
+    for row, (symbol, text) in enumerate(ops):
+        draw_op(ax, 8.6, -0.8 * row, symbol, radius=0.3, fontsize=8 if len(symbol) > 3 else 11)
+        ax.text(9.1, -0.8 * row, text, va="center", fontsize=10)
+    lines = ((dict(width=STATE_LINE_WIDTH), "the state line (an LSTM's cell state)"),
+             (dict(dashed=True), "a peephole (a diagonal weight)"),
+             (dict(), "a connection (its weight in brown)"))
+    for row, (style, text) in enumerate(lines):
+        draw_line(ax, [(14.2, -0.8 * row), (15.0, -0.8 * row)], **style)
+        ax.text(15.2, -0.8 * row, text, va="center", fontsize=10)
+    ax.add_artist(FancyArrowPatch((14.2, -2.4), (15.0, -2.4), arrowstyle="-|>", mutation_scale=12,
+                                  color=HIGHLIGHT, linewidth=1.6))
+    ax.text(15.2, -2.4, "highlighted: what the text discusses", va="center", fontsize=10)
+    ax.text(14.2, -3.2, "a loop out of a box and back: a one-step delay", va="center", fontsize=10)
+    ax.set_xlim(-0.5, 22.5)
+    ax.set_ylim(-3.6, 0.5)
+    return ax

@@ -13,6 +13,9 @@ grade``), :mod:`~.verify` and :mod:`~.isolation` (the sandboxed re-run of a subm
 """
 from . import checks
 from .checks import REGISTRY
-from .core import Check, ForbiddenCall
+from .core import Check
+from .forbidden import AUTOGRAD, BATCH_NORM, GRU_CELLS, LSTM_CELLS, RNN_CELLS, Capability
+from .refusal import ForbiddenCall
 
-__all__ = ["Check", "ForbiddenCall", "REGISTRY", "checks"]
+__all__ = ["AUTOGRAD", "BATCH_NORM", "Capability", "Check", "ForbiddenCall", "GRU_CELLS", "LSTM_CELLS", "REGISTRY",
+           "RNN_CELLS", "checks"]

@@ -21,22 +21,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .isolation import ForbiddenCall, forbid
-
-Case = dict[str, np.ndarray]
+from . import comparison
+from .comparison import Case, describe, shapes_of  # noqa: F401 - re-exported
+from .forbidden import Capability, resolve
+from .refusal import ForbiddenCall  # noqa: F401 - re-exported
 
 #: The seed of the visible tests: fixed, so a student sees the same failure every time.
 VISIBLE_SEED = 2024
-
-
-def describe(value) -> str:
-    if isinstance(value, (torch.Tensor, np.ndarray)):
-        return f"{type(value).__name__} of shape {tuple(value.shape)}"
-    return type(value).__name__
-
-
-def shapes_of(case: Case) -> str:
-    return ", ".join(f"{name} {tuple(array.shape)}" for name, array in case.items())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +42,8 @@ class Check:
             arrays. ``hidden=False`` gives a few small cases for the visible tests, ``hidden=True``
             more cases with random sizes and edge cases.
         reference: the reference implementation, called with the case's tensors.
-        forbidden: dotted names the student's function may not call for this part.
+        forbidden: what the student's function may not use for this part: capabilities of
+            :mod:`rnncourse.grading.forbidden` (``LSTM_CELLS``, ``AUTOGRAD``, ...) and/or dotted names.
         rtol, atol: tolerances of the comparison (float64 throughout).
     """
 
@@ -60,9 +52,21 @@ class Check:
     outputs: tuple[str, ...]
     make_cases: Callable[[np.random.Generator, bool], list[Case]]
     reference: Callable
-    forbidden: tuple[str, ...] = ()
+    forbidden: tuple[Capability | str, ...] = ()
     rtol: float = 1e-6
     atol: float = 1e-8
+
+    def __post_init__(self) -> None:
+        resolve(self.forbidden)  # a wrong entry fails when the check is defined, not when a class is graded
+
+    @property
+    def capabilities(self) -> tuple[Capability, ...]:
+        """The capabilities this part refuses (explicit, or brought in by a dotted name they list)."""
+        return resolve(self.forbidden)[0]
+
+    def forbidden_spec(self) -> list[str]:
+        """What the part forbids as plain strings (capability names and dotted names), for a sandbox job."""
+        return [item.name if isinstance(item, Capability) else item for item in self.forbidden]
 
     # -- the pieces the grader reuses ------------------------------------------------------------
     def cases(self, seed: int | None, hidden: bool) -> list[Case]:
@@ -75,44 +79,15 @@ class Check:
 
     def as_arrays(self, result) -> list[np.ndarray]:
         """The student's return value as a list of float64 arrays, or an AssertionError saying why not."""
-        values = (result,) if len(self.outputs) == 1 else result
-        if len(self.outputs) > 1 and (not isinstance(result, (tuple, list)) or len(result) != len(self.outputs)):
-            raise AssertionError(
-                f"{self.name} should return a tuple ({', '.join(self.outputs)}), got {describe(result)}"
-            )
-        arrays = []
-        for name, value in zip(self.outputs, values):
-            if not isinstance(value, torch.Tensor):
-                raise AssertionError(f"{self.name} should return {name} as a torch.Tensor, got {describe(value)}")
-            arrays.append(value.detach().to("cpu", torch.float64).numpy().copy())
-        return arrays
+        return comparison.as_arrays(self.name, self.outputs, result)
 
     def compare(self, got: list[np.ndarray], expected: list[np.ndarray], case: Case) -> str | None:
         """``None`` when ``got`` matches, else a message saying which output is wrong and how."""
-        where = f"for inputs {shapes_of(case)}"
-        if len(got) != len(expected):
-            return f"{self.name} returned {len(got)} values, expected {len(expected)} ({', '.join(self.outputs)})"
-        for name, value, reference in zip(self.outputs, got, expected):
-            if value.shape != reference.shape:
-                return f"{self.name}: {name} has shape {value.shape}, expected {reference.shape} {where}"
-            if not np.all(np.isfinite(value)):
-                return f"{self.name}: {name} contains NaN or inf {where}"
-            close = np.isclose(value, reference, rtol=self.rtol, atol=self.atol)
-            if not close.all():
-                index = np.unravel_index(np.argmax(np.abs(value - reference) * ~close), value.shape)
-                worst = np.abs(value - reference).max()
-                return (
-                    f"{self.name}: {name} is wrong {where}: {int((~close).sum())} of {value.size} entries "
-                    f"differ, the largest difference is {worst:.3g} (at index {tuple(int(i) for i in index)}: "
-                    f"got {value[index]:.6g}, expected {reference[index]:.6g})"
-                )
-        return None
+        return comparison.compare(self.name, self.outputs, self.rtol, self.atol, got, expected, case)
 
     def call(self, function: Callable, case: Case):
-        """Call the student's function on one case with this part's forbidden names disabled."""
-        tensors = [torch.from_numpy(value.copy()) for value in case.values()]
-        with torch.no_grad(), forbid(self.forbidden, self.name):
-            return function(*tensors)
+        """Call the student's function on one case with what this part forbids refused."""
+        return comparison.call(function, case, self.forbidden, self.name)
 
     # -- the check a test cell runs ---------------------------------------------------------------
     def __call__(self, function: Callable, hidden: bool = False) -> None:
@@ -121,25 +96,8 @@ class Check:
         The visible check (``hidden=False``) uses fixed small cases; the hidden one draws fresh
         random sizes and values each time it runs.
         """
-        if not callable(function):
-            raise AssertionError(f"expected {self.name} to be a function, got {describe(function)}")
         seed = secrets.randbits(63) if hidden else VISIBLE_SEED
-        for case in self.cases(seed, hidden):
-            try:
-                result = self.call(function, case)
-            except NotImplementedError:
-                raise AssertionError(f"{self.name} is not implemented yet") from None
-            except ForbiddenCall as error:
-                raise AssertionError(str(error)) from None
-            except Exception as error:
-                raise AssertionError(
-                    f"{self.name} raised {type(error).__name__}: {error} (called as {self.signature} "
-                    f"with {shapes_of(case)})"
-                ) from error
-            message = self.compare(self.as_arrays(result), self.expected(case), case)
-            if message is not None:
-                raise AssertionError(message)
-
+        comparison.run(self, function, ((case, self.expected(case)) for case in self.cases(seed, hidden)))
 
 def random_sizes(rng: np.random.Generator, hidden: bool, names=("T", "B", "I", "H")) -> dict[str, int]:
     """Small sizes for visible cases; random ones, 1 included, for hidden cases."""

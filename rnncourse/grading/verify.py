@@ -36,6 +36,7 @@ import numpy as np
 
 from . import REGISTRY
 from .core import VISIBLE_SEED, Check
+from .forbidden import resolve
 from .notebooks import graded_cells, nbgrader_meta
 
 
@@ -203,7 +204,7 @@ class Sandbox:
             for index, (check, cases) in enumerate(parts):
                 arguments = list(cases[0]) if cases else []
                 job["parts"].append({"function": check.name, "arguments": arguments, "cases": len(cases),
-                                     "outputs": len(check.outputs), "forbidden": list(check.forbidden)})
+                                     "outputs": len(check.outputs), "forbidden": list(resolve(check.forbidden)[1])})
                 np.savez(os.path.join(workdir, f"inputs_{index}.npz"),
                          **{f"c{c}_{name}": case[name] for c, case in enumerate(cases) for name in arguments})
             with open(os.path.join(workdir, "job.json"), "w") as handle:

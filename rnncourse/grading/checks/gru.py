@@ -10,16 +10,14 @@ import numpy as np
 
 from ... import functional
 from ..core import Check, normal
+from ..forbidden import GRU_CELLS
 from .lstm import case_sizes, gate_weights
 
-#: What a part of this exercise must not call: torch's finished GRU, by every name it answers to
-#: (torch has no MGU), and the reference in rnncourse, as in lstm.py.
-GRU_SHORTCUTS = (
-    "torch.nn.GRU", "torch.nn.GRUCell", "torch.gru", "torch.gru_cell",
-    "torch._VF.gru", "torch._VF.gru_cell", "torch.ops.aten.gru", "torch.ops.aten.gru_cell",
-    "rnncourse.functional.gru_step", "rnncourse.functional.mgu_step", "rnncourse.cells.GRUCell",
-    "rnncourse.cells.MGUCell", "rnncourse.GRU", "rnncourse.MGU", "rnncourse.Recurrent",
-)
+#: What a part of this exercise must not use: torch's finished GRU (every route, at the dispatcher;
+#: torch has no MGU) and the reference in rnncourse, as in lstm.py.
+GRU_SHORTCUTS = (GRU_CELLS, "rnncourse.functional.gru_step", "rnncourse.functional.mgu_step",
+                 "rnncourse.cells.GRUCell", "rnncourse.cells.MGUCell", "rnncourse.GRU", "rnncourse.MGU",
+                 "rnncourse.Recurrent")
 
 
 def _cases_with(gates: int):

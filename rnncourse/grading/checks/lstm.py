@@ -11,14 +11,12 @@ import numpy as np
 from ... import functional
 from ...recurrent import unroll
 from ..core import Check, normal, random_sizes
+from ..forbidden import LSTM_CELLS
 
-#: What an LSTM part must not call: torch's finished LSTM, by every name it answers to, and the
-#: reference in rnncourse (refused in the student's notebook; the grading sandbox cannot import it).
-LSTM_SHORTCUTS = (
-    "torch.nn.LSTM", "torch.nn.LSTMCell", "torch.lstm", "torch.lstm_cell",
-    "torch._VF.lstm", "torch._VF.lstm_cell", "torch.ops.aten.lstm", "torch.ops.aten.lstm_cell",
-    "rnncourse.functional.lstm_step", "rnncourse.cells.LSTMCell", "rnncourse.LSTM", "rnncourse.Recurrent",
-)
+#: What an LSTM part must not use: torch's finished LSTM (every route, at the dispatcher) and the
+#: reference in rnncourse (refused in the student's notebook; the grading sandbox does not contain it).
+LSTM_SHORTCUTS = (LSTM_CELLS, "rnncourse.functional.lstm_step", "rnncourse.cells.LSTMCell", "rnncourse.LSTM",
+                  "rnncourse.Recurrent")
 
 #: The sizes of the edge case every hidden test includes: one of everything.
 ONES = {"T": 1, "B": 1, "I": 1, "H": 1}

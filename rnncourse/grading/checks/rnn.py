@@ -7,21 +7,12 @@ import torch
 from ... import functional
 from ...recurrent import unroll
 from ..core import Check, normal, random_sizes
+from ..forbidden import AUTOGRAD, RNN_CELLS
 
-#: What an Elman part must not call: any finished RNN, ours or torch's.
-RNN_SHORTCUTS = (
-    "torch.nn.RNN", "torch.nn.RNNCell", "torch.rnn_tanh", "torch.rnn_tanh_cell",
-    "torch.rnn_relu", "torch.rnn_relu_cell", "rnncourse.functional.elman_step", "rnncourse.cells.ElmanCell",
-    "rnncourse.RNN", "rnncourse.Recurrent",
-)
-#: What a part computing gradients by hand must not call.
-#: (Switching gradient mode stays allowed, so that ``with torch.no_grad():`` works in a solution;
-#: without these calls, no gradient can be computed from it.)
-AUTOGRAD = (
-    "torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward",
-    "torch.autograd.functional.jacobian", "torch.autograd.functional.vjp",
-    "torch.func.grad", "torch.func.vjp", "torch.func.jacrev",
-)
+#: What an Elman part must not use: a finished RNN (torch's, refused at the dispatcher), or ours
+#: (refused by name in the student's notebook; the grading sandbox does not even contain it).
+RNN_SHORTCUTS = (RNN_CELLS, "rnncourse.functional.elman_step", "rnncourse.cells.ElmanCell", "rnncourse.RNN",
+                 "rnncourse.Recurrent")
 
 
 def _weights(rng, sizes, scale=1.0):
@@ -110,7 +101,7 @@ bptt_gradients = Check(
     outputs=("dW_ih", "dW_hh", "db", "dh0"),
     make_cases=_bptt_cases,
     reference=reference_bptt_gradients,
-    forbidden=RNN_SHORTCUTS + AUTOGRAD,
+    forbidden=(*RNN_SHORTCUTS, AUTOGRAD),  # gradients by hand: autograd is refused too
 )
 
 #: The parts of exercise 01_rnn, in the order of the notebook.

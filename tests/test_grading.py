@@ -170,6 +170,31 @@ ADVERSARIAL = {
 MALFORMED_FILES = {"invalid_json": "rnn.ipynb", "renamed_notebook": "rnn (1).ipynb"}
 
 
+def load_cheats() -> dict[tuple[str, str], tuple[str, list[dict], set[str]]]:
+    """``tests/cheats/<assignment>.json``: each assignment's known cheats, as edits of the solved release.
+
+    One file per assignment, ``{"<student>": {"why": ..., "notebook": ..., "edits": [{"cell": grade_id,
+    "text": old, "replacement": new}, ...], "zero": [test grade_ids that must score 0]}}``; every other
+    part must keep its points. Returns ``{(assignment, student): (notebook, edits, zero)}``.
+    """
+    found = {}
+    for path in sorted((Path(__file__).parent / "cheats").glob("*.json")):
+        for student, cheat in json.loads(path.read_text()).items():
+            if not cheat.get("why") or not cheat.get("edits") or not cheat.get("zero"):
+                raise ValueError(f"{path.name}: {student} needs 'why', 'edits' and 'zero'")
+            found[path.stem, student] = (cheat["notebook"], cheat["edits"], set(cheat["zero"]))
+    return found
+
+
+CHEATS = load_cheats()
+
+
+def apply_edits(notebook, edits: list[dict]):
+    for edit in edits:
+        notebook = replace_in_cell(notebook, edit["cell"], edit["text"], edit["replacement"])
+    return notebook
+
+
 def submit(course: Path, student: str, assignment: str, name: str, notebook=None, text: str | None = None):
     folder = course / "submitted" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
@@ -194,6 +219,10 @@ def course(tmp_path_factory) -> Path:
             notebook, cell, old, new, _ = PLANTED_MISTAKES[assignment]
             planted = replace_in_cell(solved, cell, old, new) if path.name == notebook else solved
             submit(course, "mistaken", assignment, path.name, planted)
+            for (cheat_assignment, student), (cheat_notebook, edits, _) in CHEATS.items():
+                if cheat_assignment == assignment:
+                    submit(course, student, assignment, path.name,
+                           apply_edits(solved, edits) if path.name == cheat_notebook else solved)
             if assignment == "01_rnn":
                 for student, (make, _) in ADVERSARIAL.items():
                     submit(course, student, assignment, path.name, make(solved))
@@ -243,6 +272,21 @@ def test_adversarial_submission_gets_no_unearned_points(course, student):
             assert score == 0, f"{student} kept {score} points for {part}"
         else:
             assert score == maximum, f"{student} lost the points it earned for {part}: {found}"
+
+
+@pytest.mark.parametrize("assignment,student", sorted(CHEATS), ids=[f"{a}-{s}" for a, s in sorted(CHEATS)])
+def test_known_cheat_gets_no_unearned_points(course, assignment, student):
+    """A cheat from ``tests/cheats/``: its parts score 0 and every honest part keeps its points."""
+    zero = CHEATS[assignment, student][2]
+    found = part_scores(course, assignment, student)
+    honest = part_scores(course, assignment, "honest")
+    assert set(found) == set(honest), f"{student}: the gradebook lost or gained parts: {found}"
+    assert zero <= set(found), f"{student}: 'zero' names parts the assignment does not have: {zero - set(found)}"
+    for part, (score, maximum) in found.items():
+        if part in zero:
+            assert score == 0, f"{assignment}/{student} kept {score} points for {part}"
+        else:
+            assert score == maximum, f"{assignment}/{student} lost the points it earned for {part}: {found}"
 
 
 @pytest.mark.parametrize("student", ["patch_numpy", "patch_checker", "patch_builtins_import", "reference_from_import",

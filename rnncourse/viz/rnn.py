@@ -100,7 +100,7 @@ class Configuration:
 
 _ON, _OFF = True, False
 CONFIGURATIONS = {
-    "one-to-one": Configuration("one-to-one\n(no recurrence)", (_ON,), (_ON,), ("hidden",)),
+    "one-to-one": Configuration("one-to-one (no recurrence)", (_ON,), (_ON,), ("hidden",)),
     "many-to-one": Configuration("many-to-one", (_ON,) * 4, (_OFF,) * 3 + (_ON,), ("hidden",) * 4),
     "one-to-many": Configuration("one-to-many", (_ON,) + (_OFF,) * 3, (_ON,) * 4, ("hidden",) * 4),
     "many-to-many": Configuration("many-to-many, aligned", (_ON,) * 4, (_ON,) * 4, ("hidden",) * 4),
@@ -151,7 +151,7 @@ def draw_configuration(name: str, ax=None):
 def draw_sequence_configurations():
     """The configurations side by side: one-to-one (a feedforward network, for reference),
     many-to-one, one-to-many, many-to-many aligned and encoder-decoder. Returns the figure."""
-    widths = [max(len(c.reads), 2) for c in CONFIGURATIONS.values()]  # room for the one-to-one title
+    widths = [max(len(c.reads), 4) for c in CONFIGURATIONS.values()]  # room for the one-to-one title
     fig, axes = plt.subplots(1, len(CONFIGURATIONS), figsize=(15, 3.0), gridspec_kw={"width_ratios": widths})
     for ax, name in zip(axes, CONFIGURATIONS):
         draw_configuration(name, ax=ax)

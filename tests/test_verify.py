@@ -10,7 +10,7 @@ import torch
 
 from rnncourse.grading import REGISTRY, checks
 from rnncourse.grading.core import VISIBLE_SEED
-from rnncourse.grading.isolation import ForbiddenCall, forbid
+from rnncourse.grading.refusal import ForbiddenCall, forbid
 from rnncourse.grading.verify import Limits, Sandbox, checks_of_test_cell, judge
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +60,7 @@ def test_honest_code_passes(sandbox):
     ("import os; open('mine.txt', 'w').write('x'); os.rename('mine.txt', '/tmp/escape.txt')", "not allowed"),
     ("torch.save(h, '/tmp/escape.txt')", "may not use torch.save"),
     ("import sqlite3; sqlite3.connect('/tmp/escape.txt')", "not allowed"),
-    ("import sys, subprocess; sys.modules['__main__']._REFUSED_EVENTS.clear(); subprocess.run(['true'])",
+    ("import sys, subprocess; sys.modules['guards']._REFUSED_EVENTS.clear(); subprocess.run(['true'])",
      "not allowed"),
     ("import builtins; builtins.any = lambda items: True; open({secret!r}).read()", "not allowed"),
 ])
@@ -74,7 +74,7 @@ def test_what_student_code_may_not_do(sandbox, tmp_path, attempt, reason):
 
 
 @pytest.mark.parametrize("body, reason", [
-    ("while True:\n        pass", "time limit"),
+    ("while True:\n        pass", "s of CPU time (an infinite loop?) and was stopped (twice"),
     ("hog = []\n    while True:\n        hog.append(bytearray(2**26))", "MemoryError"),
     ("import os; os._exit(3)", "exit code 3"),
     ("return h", "is wrong"),
@@ -98,6 +98,28 @@ def test_a_forged_result_file_is_not_trusted(sandbox):
              "os.write(3, buffer.getvalue()); os._exit(0)")
     verdict = verdict_for(sandbox, HONEST, cell_before=forge)
     assert not verdict.passed, verdict.reason
+
+
+#: A new interpreter started through a C function that raises no audit event, as in the issue: it
+#: would have no hook and could import the reference and write anywhere. ``{marker}`` is a host path.
+UNAUDITED_SPAWN = """
+import _posixsubprocess, os, sys
+_code = "import rnncourse.functional; open({marker!r}, 'w').write('escaped')"
+_r, _w = os.pipe()
+_pid = _posixsubprocess.fork_exec([sys.executable, '-c', _code], [sys.executable.encode()], True, (), None, None,
+                                  -1, -1, -1, -1, -1, -1, _r, _w, True, False, -1, None, None, None, -1, None, False)
+os.waitpid(_pid, 0)
+"""
+
+
+def test_a_process_started_without_an_audit_event_gets_nothing(sandbox, tmp_path):
+    """The escape of the issue: with exec refused (seccomp) and nothing of the course or of
+    rnncourse mounted, the new process cannot start, let alone import the reference or write out."""
+    marker = tmp_path / "escaped.txt"
+    cheat = "import torch\n" + UNAUDITED_SPAWN.format(marker=str(marker))
+    verdict = verdict_for(sandbox, "return torch.zeros_like(h)", cell_before=cheat)
+    assert not verdict.passed
+    assert not marker.exists(), "a process started by student code wrote outside the sandbox"
 
 
 def test_the_sandbox_survives_a_bad_submission(sandbox):

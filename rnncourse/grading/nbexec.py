@@ -16,8 +16,12 @@ Two preprocessors take the place of nbgrader's own:
   instructor's notebook gave it, by ``grade_id`` as the gradebook knows them, and strips it from
   unknown ids and from later duplicates.
 
-``python -m rnncourse.grading.nbexec MEMORY_BYTES nbgrader-arguments…`` runs nbgrader with them and
-with its private memory, and its kernels', capped.
+``python -m rnncourse.grading.nbexec MEMORY_BYTES STANDIN HIDE nbgrader-arguments…`` runs nbgrader with them,
+with its private memory, and its kernels', capped. With a stand-in library folder ``STANDIN``
+(:func:`rnncourse.grading.kernel.standin_library`), every kernel runs inside bubblewrap
+(:class:`rnncourse.grading.kernel.SandboxedKernelManager`, ``ipc`` transport) and sees that
+library as ``rnncourse``; ``HIDE`` lists folders (``os.pathsep``-separated) hidden from it; an
+empty ``STANDIN`` runs kernels unsandboxed (``--no-sandbox``).
 """
 from __future__ import annotations
 
@@ -142,9 +146,16 @@ def main(argv: list[str]) -> None:
     from nbgrader.converters.autograde import Autograde
     from traitlets.config import Config
 
-    limit = int(argv[0])
+    from .kernel import SandboxedKernelManager
+
+    limit, standin, hide = int(argv[0]), argv[1], argv[2]
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     config = Config()
+    config.ResilientExecute.kernel_manager_class = SandboxedKernelManager
+    config.SandboxedKernelManager.standin = standin
+    config.SandboxedKernelManager.hide = hide
+    if standin:
+        config.KernelManager.transport = "ipc"
     defaults = Autograde.class_traits()
     config.Autograde.sanitize_preprocessors = [
         TrustedMetadata if step is DeduplicateIds else step for step in defaults["sanitize_preprocessors"].default()
@@ -152,7 +163,7 @@ def main(argv: list[str]) -> None:
     config.Autograde.autograde_preprocessors = [
         ResilientExecute if step is Execute else step for step in defaults["autograde_preprocessors"].default()
     ]
-    NbGraderApp.launch_instance(argv=argv[1:], config=config)
+    NbGraderApp.launch_instance(argv=argv[3:], config=config)
 
 
 if __name__ == "__main__":

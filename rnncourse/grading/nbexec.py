@@ -11,7 +11,9 @@ Two preprocessors take the place of nbgrader's own:
 
 - :class:`ResilientExecute` (for ``Execute``) records a kernel's death in its cell as an error (so
   that cell's test fails), starts a new kernel, runs the earlier non-test cells again to restore the
-  student's definitions and goes on; it also keeps at most ``max_output_bytes`` of output per cell;
+  student's definitions and goes on; a cell that ran past the time limit is run once more first (a
+  busy machine must not cost a student a part); it also keeps at most ``max_output_bytes`` of
+  output per cell;
 - :class:`TrustedMetadata` (for ``DeduplicateIds``) gives every cell the nbgrader metadata the
   instructor's notebook gave it, by ``grade_id`` as the gradebook knows them, and strips it from
   unknown ids and from later duplicates.
@@ -66,14 +68,23 @@ class ResilientExecute(Execute):
             if cell.cell_type == "code":
                 cell.outputs = [_error("DeadKernelError", "not run: the kernel died and could not be restored")]
             return cell
-        try:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        except (DeadKernelError, CellTimeoutError) as error:
-            what = "died" if isinstance(error, DeadKernelError) else "stopped answering"
-            cell.outputs.append(_error(type(error).__name__, f"the kernel {what} while running this cell"))
-            self.log.warning("The kernel %s in cell %d; restarting it and restoring the earlier cells", what, cell_index)
-            await self._restore(cell_index)
-            return cell
+        for attempt in (1, 2):
+            try:
+                return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            except (DeadKernelError, CellTimeoutError) as error:
+                timed_out = isinstance(error, CellTimeoutError)
+                what = f"stopped answering within {self.timeout} s" if timed_out else "died"
+                self.log.warning("The kernel %s in cell %d; restarting it and restoring the earlier cells", what,
+                                 cell_index)
+                await self._restore(cell_index)
+                if timed_out and attempt == 1 and not self._kernel_lost:
+                    # A busy machine, not the student's code, may have made it slow: run it once more.
+                    cell.outputs = []
+                    continue
+                again = " (twice: it was run once more in case the machine was only busy)" if timed_out else ""
+                cell.outputs.append(_error(type(error).__name__, f"the kernel {what} while running this cell{again}"))
+                return cell
+        return cell
 
     async def _restore(self, upto: int) -> None:
         """A fresh kernel that has run the notebook's code cells before ``upto`` (test cells left out)."""

@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from rnncourse.grading import REGISTRY, checks
+from rnncourse.grading import REGISTRY, bubblewrap, checks
 from rnncourse.grading.core import VISIBLE_SEED
 from rnncourse.grading.refusal import ForbiddenCall, forbid
 from rnncourse.grading.verify import Limits, Sandbox, checks_of_test_cell, judge
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Why the operating-system sandbox cannot start here (the Python-level guards are then tested alone), or None.
+NO_SANDBOX = bubblewrap.unavailable()
 ELMAN = "import torch\n\ndef elman_step(x, h, W_ih, W_hh, b_ih, b_hh):\n    {body}\n"
 HONEST = "return torch.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)"
 
@@ -23,7 +25,8 @@ def sandbox(tmp_path_factory):
     course = tmp_path_factory.mktemp("course")
     (course / "solutions").mkdir()
     (course / "solutions" / "secret.txt").write_text("the hidden tests")
-    with Sandbox(course, Limits(part_seconds=10, cell_seconds=5, memory_bytes=512 * 1024**2)) as box:
+    with Sandbox(course, Limits(part_seconds=10, cell_seconds=5, memory_bytes=512 * 1024**2),
+                 sandbox=NO_SANDBOX is None) as box:
         yield box
 
 
@@ -112,6 +115,7 @@ os.waitpid(_pid, 0)
 """
 
 
+@pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no grading sandbox here: {NO_SANDBOX}")
 def test_a_process_started_without_an_audit_event_gets_nothing(sandbox, tmp_path):
     """The escape of the issue: with exec refused (seccomp) and nothing of the course or of
     rnncourse mounted, the new process cannot start, let alone import the reference or write out."""
@@ -157,3 +161,18 @@ def test_every_check_accepts_its_reference_and_names_a_wrong_output(name):
         assert message and check.name in message and check.outputs[0] in message
         shaped = [np.zeros((1,) + array.shape) for array in expected]
         assert "has shape" in check.compare(shaped, expected, case)
+
+
+def test_grading_refuses_to_run_without_the_sandbox_unless_told(monkeypatch, tmp_path):
+    """Where bubblewrap cannot start, rnncourse grade says so loudly and grades nothing."""
+    from rnncourse import cli
+    from rnncourse.grading.grade import grade
+
+    monkeypatch.setattr(bubblewrap, "unavailable", lambda: "bubblewrap is not installed (pretended by the test)")
+    with pytest.raises(bubblewrap.SandboxUnavailable, match="CANNOT BE SANDBOXED.*--no-sandbox"):
+        grade(tmp_path, "01_rnn")
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    with pytest.raises(SystemExit, match="pretended by the test.*--no-sandbox"):
+        cli.main(["grade", "01_rnn", "--course", str(tmp_path)])
+    with pytest.raises(bubblewrap.SandboxUnavailable):
+        Sandbox(tmp_path, Limits())

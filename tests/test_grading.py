@@ -343,8 +343,13 @@ def test_known_cheat_gets_no_unearned_points(course, assignment, student):
             assert score == maximum, f"{assignment}/{student} lost the points it earned for {part}: {found}"
 
 
-@pytest.mark.parametrize("student", ["patch_numpy", "patch_checker", "patch_builtins_import", "reference_from_import",
-                                     "reference_importlib", "reference_dunder_import", "read_solution_from_disk"])
+#: Cheats that reach for the reference or the instructor's notebook. In the sandbox neither exists in
+#: nbgrader's kernel, so they fail there too; without it they fool the kernel and only the verification catches them.
+REACHING_OUT = ["reference_from_import", "reference_importlib", "reference_dunder_import", "read_solution_from_disk"]
+
+
+@pytest.mark.parametrize("student", ["patch_numpy", "patch_checker", "patch_builtins_import"]
+                         + (REACHING_OUT if NO_SANDBOX is not None else []))
 def test_cheats_that_fool_the_kernel_are_caught_and_explained(course, student):
     """nbgrader's own run gave these parts points; the verification took them back and says why."""
     entry = report(course, "01_rnn")[student]
@@ -354,6 +359,16 @@ def test_cheats_that_fool_the_kernel_are_caught_and_explained(course, student):
     assert student in (course / "reports" / "01_rnn" / "report.md").read_text()
     feedback = (course / "feedback" / student / "01_rnn" / "rnn.html").read_text()
     assert "Independent verification" in feedback
+
+
+@needs_sandbox
+@pytest.mark.parametrize("student", REACHING_OUT)
+def test_the_reference_and_the_solutions_are_not_in_the_kernel(course, student):
+    """Sandboxed, nbgrader's own run already gives nothing for what needs the reference or the solutions."""
+    elman = next(part for part in report(course, "01_rnn")[student]["parts"] if part["part"] == "elman_step_test")
+    assert elman["nbgrader"] == 0 and elman["score"] == 0 and not elman["verified"], elman
+    autograded = (course / "autograded" / student / "01_rnn" / "rnn.ipynb").read_text()
+    assert "ImportError" in autograded or "FileNotFoundError" in autograded or "is not defined" in autograded
 
 
 @pytest.mark.parametrize("student", sorted(MALFORMED_FILES))

@@ -143,6 +143,7 @@ def release(args) -> int:
 
 
 def grade(args) -> int:
+    from .grading.bubblewrap import SandboxUnavailable
     from .grading.grade import grade as grade_assignment
     from .grading.verify import Limits
 
@@ -155,8 +156,9 @@ def grade(args) -> int:
         report = grade_assignment(course, args.assignment, students=args.student or None, workers=args.workers,
                                   force=args.force, limits=limits, cell_timeout=args.cell_timeout,
                                   memory_bytes=int((args.memory_gb + 4) * 1024**3), feedback=not args.no_feedback,
-                                  export=None if args.no_export else args.export, progress=not args.quiet)
-    except ValueError as error:
+                                  export=None if args.no_export else args.export, progress=not args.quiet,
+                                  sandbox=not args.no_sandbox)
+    except (ValueError, SandboxUnavailable) as error:
         raise SystemExit(f"rnncourse grade: {error}") from None
     caught = sum(1 for entry in report["students"] for part in entry["parts"] if part["nbgrader"] and not part["verified"])
     print(f"{len(report['students'])} submissions of {args.assignment}; {caught} parts lost their points in the "
@@ -186,8 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     gr.add_argument("--student", action="append", help="grade only this student (repeatable)")
     gr.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: all cores)")
     gr.add_argument("--force", action="store_true", help="grade again submissions already graded and unchanged")
-    gr.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell in nbgrader's run, and the most a cell may take in the sandbox")
-    gr.add_argument("--part-timeout", type=float, default=60, help="seconds per graded part in the sandbox")
+    gr.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell in nbgrader's run (a cell past it "
+                    "is run once more), and the most CPU time a cell may take in the verification sandbox")
+    gr.add_argument("--part-timeout", type=float, default=60, help="CPU seconds per graded part in the verification "
+                    "sandbox (a part past it is run once more)")
+    gr.add_argument("--no-sandbox", action="store_true", help="grade even where bubblewrap cannot start: student code "
+                    "then runs with YOUR rights, behind Python-level guards only (unsafe; see the README)")
     gr.add_argument("--memory-gb", type=float, default=2, help="memory a graded part may allocate, in GiB")
     gr.add_argument("--export", default="grades.csv", help="CSV file for nbgrader's export (default: grades.csv)")
     gr.add_argument("--no-export", action="store_true", help="do not export grades")

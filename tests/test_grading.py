@@ -9,11 +9,13 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from rnncourse.grading import bubblewrap
 from rnncourse.grading.course import assignments, nbgrader
 from rnncourse.grading.grade import grade
 from rnncourse.grading.notebooks import cells_by_grade_id, replace_in_cell, solved_release
@@ -22,6 +24,10 @@ from test_exercises import PLANTED_MISTAKES, part_scores
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = assignments(ROOT)
+#: Why the operating-system sandbox cannot run here (then the class is graded with --no-sandbox and
+#: the tests that need the sandbox skip, saying so), or None. ``.ci/run`` installs bubblewrap.
+NO_SANDBOX = bubblewrap.unavailable()
+needs_sandbox = pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no grading sandbox here: {NO_SANDBOX}")
 PARTS = ("elman_step_test", "rnn_forward_test", "bptt_gradients_test")
 
 ELMAN = "return torch.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)"
@@ -169,6 +175,52 @@ ADVERSARIAL = {
 }
 MALFORMED_FILES = {"invalid_json": "rnn.ipynb", "renamed_notebook": "rnn (1).ipynb"}
 
+#: Run in the kernel during nbgrader's run: replace the submitted notebook with the instructor's, so
+#: that a verification that reads the submission afterwards would verify the instructor's code.
+OVERWRITE_SUBMISSION = """
+import pathlib, shutil
+_course = pathlib.Path({course!r})
+try:
+    shutil.copy(_course / "solutions" / "01_rnn" / "rnn.ipynb",
+                _course / "submitted" / "rewrite_own_submission" / "01_rnn" / "rnn.ipynb")
+except OSError:
+    pass
+"""
+
+#: A process that leaves nbgrader's kernel (a session of its own) and, once grading is over, edits
+#: the real course: it clears the gradebook's score overrides and leaves a marker.
+OUTLIVE_GRADING = """
+import subprocess, sys
+_later = '''
+import pathlib, sqlite3, time
+course = pathlib.Path({course!r})
+for _ in range(900):
+    time.sleep(1)
+    if (course / "reports" / "01_rnn" / "report.md").exists():
+        break
+(course / "outlived.txt").write_text("a student process outlived grading")
+with sqlite3.connect(course / "gradebook.db") as db:
+    db.execute("UPDATE grade SET manual_score = NULL")
+'''
+try:
+    subprocess.Popen([sys.executable, "-c", _later], start_new_session=True, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+except OSError:
+    pass
+"""
+
+
+def knowing_the_course(patch: str):
+    """A wrong ``bptt_gradients`` whose cell first runs ``patch``, which knows where the course is."""
+    return lambda solved, course: wrong_bptt_with(patch.format(course=str(course)))(solved)
+
+
+#: student -> (how the submission is made from the solved release and the course folder, parts that must score 0).
+COURSE_AWARE = {
+    "rewrite_own_submission": (knowing_the_course(OVERWRITE_SUBMISSION), {"bptt_gradients_test"}),
+    "outlive_grading": (knowing_the_course(OUTLIVE_GRADING), {"bptt_gradients_test"}),
+}
+
 
 def load_cheats() -> dict[tuple[str, str], tuple[str, list[dict], set[str]]]:
     """``tests/cheats/<assignment>.json``: each assignment's known cheats, as edits of the solved release.
@@ -226,10 +278,12 @@ def course(tmp_path_factory) -> Path:
             if assignment == "01_rnn":
                 for student, (make, _) in ADVERSARIAL.items():
                     submit(course, student, assignment, path.name, make(solved))
+                for student, (make, _) in COURSE_AWARE.items():
+                    submit(course, student, assignment, path.name, make(solved, course))
                 submit(course, "invalid_json", assignment, path.name, text='{"cells": [ this is not json')
                 submit(course, "renamed_notebook", assignment, "rnn (1).ipynb", solved)
     options = dict(workers=2, limits=Limits(part_seconds=8, cell_seconds=4, memory_bytes=1024**3),
-                   cell_timeout=8, memory_bytes=3 * 1024**3, progress=False)
+                   cell_timeout=30, memory_bytes=3 * 1024**3, progress=False, sandbox=NO_SANDBOX is None)
     for assignment in ASSIGNMENTS:
         grade(course, assignment, **options)
     return course
@@ -261,9 +315,9 @@ def test_planted_mistake_loses_exactly_its_part(course, assignment):
     assert all(score == maximum for part, (score, maximum) in found.items() if part != failing), found
 
 
-@pytest.mark.parametrize("student", sorted(ADVERSARIAL))
+@pytest.mark.parametrize("student", sorted(ADVERSARIAL) + [pytest.param(s, marks=needs_sandbox) for s in sorted(COURSE_AWARE)])
 def test_adversarial_submission_gets_no_unearned_points(course, student):
-    zero = ADVERSARIAL[student][1]
+    zero = {**ADVERSARIAL, **COURSE_AWARE}[student][1]
     found = part_scores(course, "01_rnn", student)
     assert set(found) == set(PARTS), f"{student}: the gradebook lost or gained parts: {found}"
     for part, (score, maximum) in found.items():
@@ -289,8 +343,13 @@ def test_known_cheat_gets_no_unearned_points(course, assignment, student):
             assert score == maximum, f"{assignment}/{student} lost the points it earned for {part}: {found}"
 
 
-@pytest.mark.parametrize("student", ["patch_numpy", "patch_checker", "patch_builtins_import", "reference_from_import",
-                                     "reference_importlib", "reference_dunder_import", "read_solution_from_disk"])
+#: Cheats that reach for the reference or the instructor's notebook. In the sandbox neither exists in
+#: nbgrader's kernel, so they fail there too; without it they fool the kernel and only the verification catches them.
+REACHING_OUT = ["reference_from_import", "reference_importlib", "reference_dunder_import", "read_solution_from_disk"]
+
+
+@pytest.mark.parametrize("student", ["patch_numpy", "patch_checker", "patch_builtins_import"]
+                         + (REACHING_OUT if NO_SANDBOX is not None else []))
 def test_cheats_that_fool_the_kernel_are_caught_and_explained(course, student):
     """nbgrader's own run gave these parts points; the verification took them back and says why."""
     entry = report(course, "01_rnn")[student]
@@ -300,6 +359,16 @@ def test_cheats_that_fool_the_kernel_are_caught_and_explained(course, student):
     assert student in (course / "reports" / "01_rnn" / "report.md").read_text()
     feedback = (course / "feedback" / student / "01_rnn" / "rnn.html").read_text()
     assert "Independent verification" in feedback
+
+
+@needs_sandbox
+@pytest.mark.parametrize("student", REACHING_OUT)
+def test_the_reference_and_the_solutions_are_not_in_the_kernel(course, student):
+    """Sandboxed, nbgrader's own run already gives nothing for what needs the reference or the solutions."""
+    elman = next(part for part in report(course, "01_rnn")[student]["parts"] if part["part"] == "elman_step_test")
+    assert elman["nbgrader"] == 0 and elman["score"] == 0 and not elman["verified"], elman
+    autograded = (course / "autograded" / student / "01_rnn" / "rnn.ipynb").read_text()
+    assert "ImportError" in autograded or "FileNotFoundError" in autograded or "is not defined" in autograded
 
 
 @pytest.mark.parametrize("student", sorted(MALFORMED_FILES))
@@ -318,13 +387,30 @@ def test_deleted_cells_are_named_in_the_report(course):
     assert "bptt_gradients_solution" in notes
 
 
+@needs_sandbox
+def test_nothing_a_student_process_does_survives_grading(course):
+    """The real submission is untouched, no process left behind wrote to the course, and the
+    gradebook, the export and the report agree for every student."""
+    submitted = nbformat.read(course / "submitted" / "rewrite_own_submission" / "01_rnn" / "rnn.ipynb", as_version=4)
+    assert "### BEGIN SOLUTION" not in "".join(cell.source for cell in submitted.cells), "the submission was replaced"
+    time.sleep(3)  # what a left-over process would do once the report exists, it has had time for
+    assert not (course / "outlived.txt").exists(), "a process started by student code outlived grading"
+    with open(course / "grades.csv", newline="") as handle:
+        exported = {(row["assignment"], row["student_id"]): float(row["score"]) for row in csv.DictReader(handle)}
+    for assignment in ASSIGNMENTS:
+        for student, entry in report(course, assignment).items():
+            gradebook = sum(score for score, _ in part_scores(course, assignment, student).values())
+            reported = sum(part["score"] for part in entry["parts"])
+            assert gradebook == reported == exported[assignment, student], (assignment, student)
+
+
 def test_every_student_is_exported(course):
     with open(course / "grades.csv", newline="") as handle:
         rows = {row["student_id"] for row in csv.DictReader(handle) if row["assignment"] == ASSIGNMENTS[-1]}
     with open(course / "grades.csv", newline="") as handle:
         first = {row["student_id"] for row in csv.DictReader(handle) if row["assignment"] == "01_rnn"}
     assert {"honest", "untouched", "mistaken"} <= rows
-    assert set(ADVERSARIAL) | {"honest", "untouched", "mistaken"} <= first
+    assert set(ADVERSARIAL) | set(COURSE_AWARE) | {"honest", "untouched", "mistaken"} <= first
 
 
 def test_resume_grades_only_what_changed(course):

@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from rnncourse.grading import REGISTRY, checks
+from rnncourse.grading import REGISTRY, bubblewrap, checks
 from rnncourse.grading.core import VISIBLE_SEED
-from rnncourse.grading.isolation import ForbiddenCall, forbid
+from rnncourse.grading.refusal import ForbiddenCall, forbid
 from rnncourse.grading.verify import Limits, Sandbox, checks_of_test_cell, judge
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Why the operating-system sandbox cannot start here (the Python-level guards are then tested alone), or None.
+NO_SANDBOX = bubblewrap.unavailable()
 ELMAN = "import torch\n\ndef elman_step(x, h, W_ih, W_hh, b_ih, b_hh):\n    {body}\n"
 HONEST = "return torch.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)"
 
@@ -23,7 +25,8 @@ def sandbox(tmp_path_factory):
     course = tmp_path_factory.mktemp("course")
     (course / "solutions").mkdir()
     (course / "solutions" / "secret.txt").write_text("the hidden tests")
-    with Sandbox(course, Limits(part_seconds=10, cell_seconds=5, memory_bytes=512 * 1024**2)) as box:
+    with Sandbox(course, Limits(part_seconds=10, cell_seconds=5, memory_bytes=512 * 1024**2),
+                 sandbox=NO_SANDBOX is None) as box:
         yield box
 
 
@@ -60,7 +63,7 @@ def test_honest_code_passes(sandbox):
     ("import os; open('mine.txt', 'w').write('x'); os.rename('mine.txt', '/tmp/escape.txt')", "not allowed"),
     ("torch.save(h, '/tmp/escape.txt')", "may not use torch.save"),
     ("import sqlite3; sqlite3.connect('/tmp/escape.txt')", "not allowed"),
-    ("import sys, subprocess; sys.modules['__main__']._REFUSED_EVENTS.clear(); subprocess.run(['true'])",
+    ("import sys, subprocess; sys.modules['guards']._REFUSED_EVENTS.clear(); subprocess.run(['true'])",
      "not allowed"),
     ("import builtins; builtins.any = lambda items: True; open({secret!r}).read()", "not allowed"),
 ])
@@ -74,7 +77,7 @@ def test_what_student_code_may_not_do(sandbox, tmp_path, attempt, reason):
 
 
 @pytest.mark.parametrize("body, reason", [
-    ("while True:\n        pass", "time limit"),
+    ("while True:\n        pass", "s of CPU time (an infinite loop?) and was stopped (twice"),
     ("hog = []\n    while True:\n        hog.append(bytearray(2**26))", "MemoryError"),
     ("import os; os._exit(3)", "exit code 3"),
     ("return h", "is wrong"),
@@ -98,6 +101,29 @@ def test_a_forged_result_file_is_not_trusted(sandbox):
              "os.write(3, buffer.getvalue()); os._exit(0)")
     verdict = verdict_for(sandbox, HONEST, cell_before=forge)
     assert not verdict.passed, verdict.reason
+
+
+#: A new interpreter started through a C function that raises no audit event, as in the issue: it
+#: would have no hook and could import the reference and write anywhere. ``{marker}`` is a host path.
+UNAUDITED_SPAWN = """
+import _posixsubprocess, os, sys
+_code = "import rnncourse.functional; open({marker!r}, 'w').write('escaped')"
+_r, _w = os.pipe()
+_pid = _posixsubprocess.fork_exec([sys.executable, '-c', _code], [sys.executable.encode()], True, (), None, None,
+                                  -1, -1, -1, -1, -1, -1, _r, _w, True, False, -1, None, None, None, -1, None, False)
+os.waitpid(_pid, 0)
+"""
+
+
+@pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no grading sandbox here: {NO_SANDBOX}")
+def test_a_process_started_without_an_audit_event_gets_nothing(sandbox, tmp_path):
+    """The escape of the issue: with exec refused (seccomp) and nothing of the course or of
+    rnncourse mounted, the new process cannot start, let alone import the reference or write out."""
+    marker = tmp_path / "escaped.txt"
+    cheat = "import torch\n" + UNAUDITED_SPAWN.format(marker=str(marker))
+    verdict = verdict_for(sandbox, "return torch.zeros_like(h)", cell_before=cheat)
+    assert not verdict.passed
+    assert not marker.exists(), "a process started by student code wrote outside the sandbox"
 
 
 def test_the_sandbox_survives_a_bad_submission(sandbox):
@@ -135,3 +161,18 @@ def test_every_check_accepts_its_reference_and_names_a_wrong_output(name):
         assert message and check.name in message and check.outputs[0] in message
         shaped = [np.zeros((1,) + array.shape) for array in expected]
         assert "has shape" in check.compare(shaped, expected, case)
+
+
+def test_grading_refuses_to_run_without_the_sandbox_unless_told(monkeypatch, tmp_path):
+    """Where bubblewrap cannot start, rnncourse grade says so loudly and grades nothing."""
+    from rnncourse import cli
+    from rnncourse.grading.grade import grade
+
+    monkeypatch.setattr(bubblewrap, "unavailable", lambda: "bubblewrap is not installed (pretended by the test)")
+    with pytest.raises(bubblewrap.SandboxUnavailable, match="CANNOT BE SANDBOXED.*--no-sandbox"):
+        grade(tmp_path, "01_rnn")
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    with pytest.raises(SystemExit, match="pretended by the test.*--no-sandbox"):
+        cli.main(["grade", "01_rnn", "--course", str(tmp_path)])
+    with pytest.raises(bubblewrap.SandboxUnavailable):
+        Sandbox(tmp_path, Limits())

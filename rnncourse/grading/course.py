@@ -33,7 +33,7 @@ def nbgrader(course_dir: str | os.PathLike, *args: str, timeout: float | None = 
     if memory_bytes is None:
         command = [sys.executable, "-m", "nbgrader", *args]
     else:
-        command = [sys.executable, "-m", "rnncourse.grading.nbexec", str(int(memory_bytes)), *args]
+        command = [sys.executable, "-m", "rnncourse.grading.nbexec", str(int(memory_bytes)), "", "", *args]
     # A session of its own, so that a timeout also stops the kernels nbgrader started.
     process = subprocess.Popen(command, cwd=course_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)

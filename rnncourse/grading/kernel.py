@@ -17,6 +17,7 @@ import os
 import secrets
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,18 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     standin = Unicode("", help="the stand-in library folder; empty: start kernels without a sandbox").tag(config=True)
     hide = Unicode("", help="os.pathsep-separated folders never visible in the sandbox").tag(config=True)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if self.standin:
+            # The connection file and the ipc sockets in a folder of this kernel's own, the only
+            # part of the grader's runtime folder its sandbox sees (a default connection file would
+            # be a temporary file in /tmp, and relative ipc paths would differ inside and out).
+            runtime = Path(os.environ.get("JUPYTER_RUNTIME_DIR") or tempfile.gettempdir()).resolve()
+            folder = runtime / f"kernel-{secrets.token_hex(8)}"
+            folder.mkdir(mode=0o700, parents=True)
+            self.connection_file = str(folder / "connection.json")
+            self.ip = str(folder / "ipc")
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if self.standin:

@@ -11,13 +11,19 @@ Two preprocessors take the place of nbgrader's own:
 
 - :class:`ResilientExecute` (for ``Execute``) records a kernel's death in its cell as an error (so
   that cell's test fails), starts a new kernel, runs the earlier non-test cells again to restore the
-  student's definitions and goes on; it also keeps at most ``max_output_bytes`` of output per cell;
+  student's definitions and goes on; a cell that ran past the time limit is run once more first (a
+  busy machine must not cost a student a part); it also keeps at most ``max_output_bytes`` of
+  output per cell;
 - :class:`TrustedMetadata` (for ``DeduplicateIds``) gives every cell the nbgrader metadata the
   instructor's notebook gave it, by ``grade_id`` as the gradebook knows them, and strips it from
   unknown ids and from later duplicates.
 
-``python -m rnncourse.grading.nbexec MEMORY_BYTES nbgrader-arguments…`` runs nbgrader with them and
-with its private memory, and its kernels', capped.
+``python -m rnncourse.grading.nbexec MEMORY_BYTES STANDIN HIDE nbgrader-arguments…`` runs nbgrader with them,
+with its private memory, and its kernels', capped. With a stand-in library folder ``STANDIN``
+(:func:`rnncourse.grading.kernel.standin_library`), every kernel runs inside bubblewrap
+(:class:`rnncourse.grading.kernel.SandboxedKernelManager`, ``ipc`` transport) and sees that
+library as ``rnncourse``; ``HIDE`` lists folders (``os.pathsep``-separated) hidden from it; an
+empty ``STANDIN`` runs kernels unsandboxed (``--no-sandbox``).
 """
 from __future__ import annotations
 
@@ -62,14 +68,23 @@ class ResilientExecute(Execute):
             if cell.cell_type == "code":
                 cell.outputs = [_error("DeadKernelError", "not run: the kernel died and could not be restored")]
             return cell
-        try:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        except (DeadKernelError, CellTimeoutError) as error:
-            what = "died" if isinstance(error, DeadKernelError) else "stopped answering"
-            cell.outputs.append(_error(type(error).__name__, f"the kernel {what} while running this cell"))
-            self.log.warning("The kernel %s in cell %d; restarting it and restoring the earlier cells", what, cell_index)
-            await self._restore(cell_index)
-            return cell
+        for attempt in (1, 2):
+            try:
+                return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            except (DeadKernelError, CellTimeoutError) as error:
+                timed_out = isinstance(error, CellTimeoutError)
+                what = f"stopped answering within {self.timeout} s" if timed_out else "died"
+                self.log.warning("The kernel %s in cell %d; restarting it and restoring the earlier cells", what,
+                                 cell_index)
+                await self._restore(cell_index)
+                if timed_out and attempt == 1 and not self._kernel_lost:
+                    # A busy machine, not the student's code, may have made it slow: run it once more.
+                    cell.outputs = []
+                    continue
+                again = " (twice: it was run once more in case the machine was only busy)" if timed_out else ""
+                cell.outputs.append(_error(type(error).__name__, f"the kernel {what} while running this cell{again}"))
+                return cell
+        return cell
 
     async def _restore(self, upto: int) -> None:
         """A fresh kernel that has run the notebook's code cells before ``upto`` (test cells left out)."""
@@ -142,9 +157,16 @@ def main(argv: list[str]) -> None:
     from nbgrader.converters.autograde import Autograde
     from traitlets.config import Config
 
-    limit = int(argv[0])
+    from .kernel import SandboxedKernelManager
+
+    limit, standin, hide = int(argv[0]), argv[1], argv[2]
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     config = Config()
+    config.ResilientExecute.kernel_manager_class = SandboxedKernelManager
+    config.SandboxedKernelManager.standin = standin
+    config.SandboxedKernelManager.hide = hide
+    if standin:
+        config.KernelManager.transport = "ipc"
     defaults = Autograde.class_traits()
     config.Autograde.sanitize_preprocessors = [
         TrustedMetadata if step is DeduplicateIds else step for step in defaults["sanitize_preprocessors"].default()
@@ -152,7 +174,7 @@ def main(argv: list[str]) -> None:
     config.Autograde.autograde_preprocessors = [
         ResilientExecute if step is Execute else step for step in defaults["autograde_preprocessors"].default()
     ]
-    NbGraderApp.launch_instance(argv=argv[1:], config=config)
+    NbGraderApp.launch_instance(argv=argv[3:], config=config)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ checker, ``torch.allclose`` or builtins. Here the roles are split between two pr
 
 - this, the grading process, reads the graded parts from the *instructor's* notebook, makes fresh
   random cases, computes the reference answers and compares. It never executes student code;
-- a sandbox process (:mod:`rnncourse.grading.isolation`, run as a script) executes the student's
-  cells with limits and without access to ``rnncourse``, calls the functions on the cases and
-  returns plain arrays.
+- a sandbox (:mod:`rnncourse.grading.isolation`, run as a script inside bubblewrap, see
+  :class:`Sandbox`) executes the student's cells with limits, where neither ``rnncourse`` nor the
+  course exists, calls the functions on the cases and returns plain arrays.
 
 A graded part is the test cell of the instructor's notebook; the checks it calls
 (``checks.<name>(<function>, ...)``) are what is verified for it. :func:`verify_notebook` returns
@@ -16,14 +16,14 @@ a :class:`Verdict` per test cell id.
 from __future__ import annotations
 
 import ast
+import base64
+import binascii
 import dataclasses
 import io
 import json
 import os
 import secrets
-import select
 import shutil
-import stat
 import subprocess
 import sys
 import sysconfig
@@ -36,18 +36,28 @@ import numpy as np
 
 from . import REGISTRY
 from .core import VISIBLE_SEED, Check
-from .forbidden import resolve
 from .notebooks import graded_cells, nbgrader_meta
 
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
-    """What the sandbox allows each graded part (all of its cases together)."""
+    """What the sandbox allows each graded part (all of its cases together).
 
-    part_seconds: float = 60.0      # wall time for running the cells and every case of one part
-    cell_seconds: float = 20.0      # wall time of one cell before it is interrupted
+    Time is counted as **CPU time** where it matters (a part is charged for the CPU its process
+    uses, not for the time it waits while the machine is busy with other work), with a generous
+    wall-clock backstop for code that only sleeps. A part that hits either is run once more before
+    it scores zero, and the reason names the limit.
+    """
+
+    part_seconds: float = 60.0      # CPU time for running the cells and every case of one part
+    cell_seconds: float = 20.0      # CPU time of one cell before it is interrupted
     memory_bytes: int = 2 * 1024**3  # private memory above what numpy and torch already take
     file_bytes: int = 16 * 1024**2   # the largest file the student's code may write
+    wall_factor: float = 4.0         # the wall-clock backstop: this many times part_seconds, plus 30 s
+
+    @property
+    def part_wall_seconds(self) -> float:
+        return self.wall_factor * self.part_seconds + 30.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,18 +144,39 @@ def _blocked_roots() -> list[str]:
     return [str(Path(__file__).resolve().parents[1])]
 
 
-class Sandbox:
-    """A sandbox server (``isolation.py --serve``): numpy and torch loaded once, one job at a time.
+#: The standalone files the verification sandbox runs: no reference implementation among them.
+SANDBOX_FILES = ("isolation.py", "guards.py", "refusal.py", "forbidden.py")
 
-    Use one per worker thread, as a context manager. Each :meth:`run` forks fresh children in the
-    server for the student's code; if the server itself is gone, the next job starts a new one.
+
+class Sandbox:
+    """Runs a submission's code for verification, one fresh sandbox per notebook.
+
+    Each :meth:`run` starts ``isolation.py`` (a script: it holds no ``rnncourse``) in a new
+    bubblewrap sandbox (:mod:`rnncourse.grading.bubblewrap`): a read-only system and Python, a
+    private ``/tmp``, no network, its own PID namespace that dies with it, and only the job's
+    scratch folder writable; the course, the ``rnncourse`` package and the instructor's notebooks
+    are not mounted at all. Inside, every part runs in a forked child with the Python-level
+    guards (:mod:`rnncourse.grading.guards`) and the dispatcher refusals
+    (:mod:`rnncourse.grading.refusal`) as a second layer. The answers come back on the sandbox's
+    standard output, which the student's children cannot write to.
+
+    ``sandbox=False`` (``rnncourse grade --no-sandbox``) runs the same script without bubblewrap,
+    protected by the Python-level guards alone.
     """
 
-    def __init__(self, course_dir: Path, limits: Limits = Limits()) -> None:
+    def __init__(self, course_dir: Path, limits: Limits = Limits(), sandbox: bool = True) -> None:
+        from . import bubblewrap
+
+        bubblewrap.require(sandbox)
         self.course_dir = Path(course_dir)
         self.limits = limits
-        self.process: subprocess.Popen | None = None
-        self.home = tempfile.mkdtemp(prefix="rnncourse-sandbox-")
+        self.sandboxed = sandbox
+        self.home = tempfile.mkdtemp(prefix="rnncourse-verify-")
+        self.grader = os.path.join(self.home, "grader")
+        os.mkdir(self.grader)
+        here = Path(__file__).resolve().parent
+        for name in SANDBOX_FILES:
+            shutil.copy(here / name, os.path.join(self.grader, name))
 
     def __enter__(self) -> "Sandbox":
         return self
@@ -154,98 +185,115 @@ class Sandbox:
         self.close()
 
     def close(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
         shutil.rmtree(self.home, ignore_errors=True)
 
-    def _server(self) -> subprocess.Popen:
-        if self.process is None or self.process.poll() is not None:
-            isolation = Path(__file__).with_name("isolation.py")
-            environment = {"PATH": os.environ.get("PATH", ""), "HOME": self.home, "OMP_NUM_THREADS": "1",
-                           "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-            self.process = subprocess.Popen(
-                [sys.executable, "-I", str(isolation), "--serve"], cwd=self.home, env=environment,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            )
-        return self.process
+    def _command(self, workdir: str) -> tuple[list[str], dict]:
+        from . import bubblewrap
 
-    def _ask(self, workdir: str, seconds: float) -> bool:
-        """Send one job to the server; whether it answered within ``seconds``."""
-        server = self._server()
+        script = [sys.executable, "-I", os.path.join(self.grader, "isolation.py"), workdir]
+        threads = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+        if not self.sandboxed:
+            return script, {"PATH": os.environ.get("PATH", ""), "HOME": workdir, **threads}
+        environment = {"PATH": "/usr/bin:/bin", "HOME": workdir, "PYTHONDONTWRITEBYTECODE": "1", **threads}
+        hidden = [self.course_dir, *_blocked_roots()]
+        return bubblewrap.command(script, writable=[workdir], readable=[self.grader], hidden=hidden,
+                                  env=environment, chdir=workdir), {"PATH": os.environ.get("PATH", "")}
+
+    def _job(self, cells, parts, workdir: str) -> None:
+        limits = self.limits
+        job = {
+            "cells": cells,
+            "parts": [],
+            "limits": {"part_cpu_seconds": limits.part_seconds, "part_wall_seconds": limits.part_wall_seconds,
+                       "cell_cpu_seconds": limits.cell_seconds, "memory_bytes": limits.memory_bytes,
+                       "file_bytes": limits.file_bytes},
+            "readable_roots": _readable_roots(self.course_dir) + ([] if self.sandboxed else [self.grader]),
+            "blocked_roots": _blocked_roots(),
+            "own_pid_namespace": self.sandboxed,
+            "block_exec": True,
+        }
+        for index, (check, cases) in enumerate(parts):
+            arguments = list(cases[0]) if cases else []
+            job["parts"].append({"function": check.name, "arguments": arguments, "cases": len(cases),
+                                 "outputs": len(check.outputs), "forbidden": check.forbidden_spec()})
+            np.savez(os.path.join(workdir, f"inputs_{index}.npz"),
+                     **{f"c{c}_{name}": case[name] for c, case in enumerate(cases) for name in arguments})
+        with open(os.path.join(workdir, "job.json"), "w") as handle:
+            json.dump(job, handle)
+
+    def _once(self, cells, parts) -> list[tuple[dict, dict | None]]:
+        """One sandbox for ``parts``; per part, how its child ended and what it returned."""
+        workdir = tempfile.mkdtemp(prefix="job-", dir=self.home)
         try:
-            server.stdin.write(workdir + "\n")
-            server.stdin.flush()
-        except OSError:
-            self.process = None
-            return False
-        ready, _, _ = select.select([server.stdout], [], [], seconds)
-        if ready and server.stdout.readline().strip() == "done":
-            return True
-        server.kill()
-        server.wait()
-        self.process = None
-        return False
+            self._job(cells, parts, workdir)
+            command, environment = self._command(workdir)
+            # Every part has its own limits inside; this covers starting python and torch, and all parts.
+            backstop = self.limits.part_wall_seconds * len(parts) + 120
+            answer = {}
+            try:
+                done = subprocess.run(command, cwd=workdir, env=environment, stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=backstop)
+                answer = _parse_answer(done.stdout, len(parts))
+                if answer is None:
+                    answer = {"sandbox": f"the sandbox ended (exit code {done.returncode}) without a valid answer"}
+            except subprocess.TimeoutExpired:
+                answer = {"sandbox": f"the sandbox ran past its backstop of {backstop:g} s and was stopped"}
+            results = []
+            for index, (check, cases) in enumerate(parts):
+                if "parts" not in answer:
+                    results.append(({"sandbox": answer["sandbox"]}, None))
+                    continue
+                ended, data = answer["parts"][index]
+                results.append((ended, _load_result(data, len(check.outputs), len(cases))))
+            return results
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     def run(self, cells: list[dict], parts: list[tuple[Check, list[dict]]]) -> list[tuple[dict, dict | None]]:
         """Run ``parts`` (each a check and its cases) against the student's ``cells``.
 
         Returns, per part, ``(how its child ended, {"status": ..., "outputs": {case: [arrays]}} or None)``.
+        A part that hit a time limit is run once more, on its own, before that counts.
         """
-        with tempfile.TemporaryDirectory(prefix="job-", dir=self.home, ignore_cleanup_errors=True) as workdir:
-            job = {
-                "cells": cells,
-                "parts": [],
-                "limits": dataclasses.asdict(self.limits),
-                "readable_roots": _readable_roots(self.course_dir),
-                "blocked_roots": _blocked_roots(),
-            }
-            for index, (check, cases) in enumerate(parts):
-                arguments = list(cases[0]) if cases else []
-                job["parts"].append({"function": check.name, "arguments": arguments, "cases": len(cases),
-                                     "outputs": len(check.outputs), "forbidden": list(resolve(check.forbidden)[1])})
-                np.savez(os.path.join(workdir, f"inputs_{index}.npz"),
-                         **{f"c{c}_{name}": case[name] for c, case in enumerate(cases) for name in arguments})
-            with open(os.path.join(workdir, "job.json"), "w") as handle:
-                json.dump(job, handle)
-            # Every child has its own deadline; the margin covers starting python and torch.
-            answered = self._ask(workdir, self.limits.part_seconds * len(parts) + 120)
-            summary_path = os.path.join(workdir, "summary.json")
-            summary = json.load(open(summary_path)) if answered and os.path.exists(summary_path) else []
-            results = []
-            for index, (check, cases) in enumerate(parts):
-                ended = summary[index] if index < len(summary) else {"sandbox": "the sandbox did not finish"}
-                path = os.path.join(workdir, f"result_{index}.npz")
-                results.append((ended, _load_result(path, len(check.outputs), len(cases))))
-            return results
+        results = self._once(cells, parts)
+        again = [index for index, (ended, _) in enumerate(results) if ended.get("limit")]
+        if again:
+            retried = self._once(cells, [parts[index] for index in again])
+            for index, (ended, result) in zip(again, retried):
+                ended = dict(ended, retried=True)
+                results[index] = (ended, result)
+        return results
+
+
+def _parse_answer(stdout: bytes, parts: int) -> dict | None:
+    """The sandbox's answer (its last line of output), checked strictly; ``None`` if malformed."""
+    lines = stdout.strip().splitlines()
+    if not lines or len(stdout) > (MAX_RESULT_BYTES * 2 + 1_000_000) * max(parts, 1):
+        return None
+    try:
+        answer = json.loads(lines[-1])
+        found = answer["parts"]
+        if not isinstance(found, list) or len(found) != parts:
+            return None
+        checked = []
+        for item in found:
+            ended = item["ended"]
+            if not isinstance(ended, dict) or not all(isinstance(k, str) and isinstance(v, (str, int, float, bool))
+                                                      for k, v in ended.items()):
+                return None
+            checked.append((ended, base64.b64decode(item["result"], validate=True)))
+        return {"parts": checked}
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return None
 
 
 #: The largest result file read back; a part's outputs are a few small arrays.
 MAX_RESULT_BYTES = 64 * 1024**2
 
 
-def _read_regular_file(path: str, limit: int) -> bytes | None:
-    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes, without following a
-    link or blocking on a FIFO the student's code may have put in its place; else ``None``."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read(limit + 1)
-    finally:
-        os.close(fd)
-
-
-def _load_result(path: str, outputs: int, cases: int) -> dict | None:
-    """The arrays a child wrote, or ``None`` if it wrote nothing usable. Never unpickles."""
-    data = _read_regular_file(path, MAX_RESULT_BYTES)
-    if not data:
+def _load_result(data: bytes, outputs: int, cases: int) -> dict | None:
+    """The arrays a part's child sent, or ``None`` if it sent nothing usable. Never unpickles."""
+    if not data or len(data) > MAX_RESULT_BYTES:
         return None
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -269,8 +317,15 @@ def _load_result(path: str, outputs: int, cases: int) -> dict | None:
 
 
 def _why_no_result(ended: dict, limits: Limits) -> str:
-    if ended.get("timed_out"):
-        return f"it ran past the time limit of {limits.part_seconds:g} s (an infinite loop?) and was stopped"
+    twice = " (twice: it was run once more in case the machine was only busy)" if ended.get("retried") else ""
+    if ended.get("limit") == "cpu":
+        return (f"it used more than its limit of {limits.part_seconds:g} s of CPU time (an infinite loop?) "
+                f"and was stopped{twice}")
+    if ended.get("limit") == "wall":
+        return (f"it ran past the wall-clock limit of {limits.part_wall_seconds:g} s without using its CPU time "
+                f"(waiting or sleeping?) and was stopped{twice}")
+    if ended.get("limit") == "memory":
+        return f"it used more than its memory limit of {limits.memory_bytes / 2**20:g} MiB{twice}"
     if "signal" in ended:
         return f"the process running it was killed by {ended['signal']} (a crash, or a memory or CPU limit)"
     if "sandbox" in ended:

@@ -43,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -256,7 +257,9 @@ def _record(gradebook, layout: CourseLayout, assignment: str, outcome: "Outcome"
     if results is None:
         return
     kwargs = {"timestamp": results["timestamp"]} if results["timestamp"] else {}
-    submission = gradebook.add_submission(assignment, outcome.student, **kwargs)
+    with warnings.catch_warnings():  # nbgrader's own add_submission warns about SQLAlchemy's autoflush
+        warnings.simplefilter("ignore")
+        submission = gradebook.add_submission(assignment, outcome.student, **kwargs)
     for notebook in submission.notebooks:
         found = results["notebooks"].get(f"{notebook.name}.ipynb")
         if found is None:

@@ -35,8 +35,8 @@ def test_cell_has_its_gates_convolutions_and_peepholes(form):
     assert drawn.count(r"$\sigma$") == gates - 1 and drawn.count(r"$\tanh$") == 1
     assert (r"$f_t$" in drawn) == (form != "source")
     assert all((label in drawn) == (form == "shi") for label in PEEPHOLES)
-    for state in (r"$X_t$", r"$H_{t-1}$", r"$C_{t-1}$", r"$H_t$", r"$C_t$"):
-        assert state in drawn
+    maps = (r"$\mathcal{X}_t$", r"$\mathcal{H}_{t-1}$", r"$\mathcal{C}_{t-1}$", r"$\mathcal{H}_t$", r"$\mathcal{C}_t$")
+    assert all(name in drawn for name in maps)
     assert ax.get_title() == viz.CONV_LSTM_FORMS[form]
     assert overlapping_texts(ax) == []
 
@@ -59,8 +59,9 @@ def test_encoder_forecaster_copies_states_and_reads_out_by_1x1(steps_in, steps_o
     drawn = texts(ax)
     assert drawn.count("copy") == 2  # one per layer, from the last encoder step into the forecaster
     assert drawn.count(r"$1{\times}1$") == steps_out
-    assert [t for t in drawn if t.startswith(r"$\hat X")] == [r"$\hat X_{J+%d}$" % (k + 1) for k in range(steps_out)]
-    assert r"$X_J$" in drawn and "encoding network" in drawn
+    predictions = [r"$\hat{\mathcal{X}}_{J+%d}$" % (k + 1) for k in range(steps_out)]
+    assert [t for t in drawn if t.startswith(r"$\hat{\mathcal{X}}")] == predictions
+    assert r"$\mathcal{X}_J$" in drawn and "encoding network" in drawn
     assert overlapping_texts(ax) == []
 
 

@@ -37,25 +37,25 @@ def draw_planes(ax, x: float, y: float, text: str = "", *, planes: int = 3, widt
 def draw_conv_lstm_cell(form: str = "shi", ax=None):
     r"""One ConvLSTM cell in one of its three forms (a key of :data:`CONV_LSTM_FORMS`).
 
-    ``X_t``, ``H_{t-1}``, ``C_{t-1}`` and their successors are maps of ``C x H x W`` numbers, drawn as
-    stacks of planes. Every gate adds the convolution of the input and the convolution of the
-    hidden state (the circles marked :math:`\ast`, the square on the planes is the kernel's window);
+    :math:`\mathcal X_t`, :math:`\mathcal H_{t-1}`, :math:`\mathcal C_{t-1}` and their successors are
+    maps of ``C x H x W`` numbers, drawn as stacks of planes. Every gate adds the convolution of the
+    input and the convolution of the hidden state (the circles marked :math:`\ast`, the square on the planes is the kernel's window);
     the gates act on the cell state through Hadamard products :math:`\odot`, position by position.
     ``"shi"`` adds the dashed peepholes, Hadamard products with full ``C x H x W`` weights
-    :math:`W_{ci} \odot C_{t-1}`, :math:`W_{cf} \odot C_{t-1}` and :math:`W_{co} \odot C_t`;
+    :math:`W_{ci} \odot \mathcal C_{t-1}`, :math:`W_{cf} \odot \mathcal C_{t-1}` and :math:`W_{co} \odot \mathcal C_t`;
     ``"keras"`` has none; ``"source"`` has neither peepholes nor a forget gate,
-    :math:`C_t = C_{t-1} + i_t \odot g_t`. These are the forms of
+    :math:`\mathcal C_t = \mathcal C_{t-1} + i_t \odot g_t`. These are the forms of
     :class:`rnncourse.cells.ConvLSTMCell`. Returns the axes.
     """
     if form not in CONV_LSTM_FORMS:
         raise ValueError(f"expected form to be one of {', '.join(map(repr, CONV_LSTM_FORMS))}, got {form!r}")
     ax = new_axes(ax, figsize=(8.0, 5.6))
     line_y, gate_y, conv_y, bus_y = 4.6, 2.5, 1.55, 0.7
-    c_prev = draw_planes(ax, -0.2, line_y, r"$C_{t-1}$")
-    c_new = draw_planes(ax, 9.6, line_y, r"$C_t$")
-    h_prev = draw_planes(ax, -0.2, bus_y, r"$H_{t-1}$", kernel=True)
-    h_new = draw_planes(ax, 9.6, gate_y, r"$H_t$")
-    x = draw_planes(ax, 1.0, -0.75, r"$X_t$", role="input", kernel=True)
+    c_prev = draw_planes(ax, -0.2, line_y, r"$\mathcal{C}_{t-1}$")
+    c_new = draw_planes(ax, 9.6, line_y, r"$\mathcal{C}_t$")
+    h_prev = draw_planes(ax, -0.2, bus_y, r"$\mathcal{H}_{t-1}$", kernel=True)
+    h_new = draw_planes(ax, 9.6, gate_y, r"$\mathcal{H}_t$")
+    x = draw_planes(ax, 1.0, -0.75, r"$\mathcal{X}_t$", role="input", kernel=True)
     draw_line(ax, [(h_prev.right[0], bus_y), (6.4, bus_y)])
     draw_arrow(ax, x.top, (x.x, bus_y))
 
@@ -67,8 +67,8 @@ def draw_conv_lstm_cell(form: str = "shi", ax=None):
             conv = draw_op(ax, gx, conv_y, r"$\ast$", radius=0.2, fontsize=12)
             draw_arrow(ax, (gx, bus_y), conv.bottom)
             draw_arrow(ax, conv.top, gates[name].bottom)
-    ax.text(7.05, conv_y, r"$W_{x\cdot} \ast X_t + W_{h\cdot} \ast H_{t-1}$", ha="left", va="center", fontsize=9,
-            color=COLORS["weight"])
+    ax.text(7.05, conv_y, r"$W_{x\cdot} \ast \mathcal{X}_t + W_{h\cdot} \ast \mathcal{H}_{t-1}$", ha="left",
+            va="center", fontsize=9, color=COLORS["weight"])
 
     # The write, i_t (.) g_t, added onto the state line.
     add = draw_op(ax, 4.3, line_y, "$+$")
@@ -78,8 +78,8 @@ def draw_conv_lstm_cell(form: str = "shi", ax=None):
     draw_arrow(ax, write.top, add.bottom)
     if form == "source":
         draw_line(ax, [(c_prev.right[0], line_y), add.left], width=STATE_LINE_WIDTH)
-        ax.text(2.0, 3.55, "no forget gate:\n" + r"$C_t = C_{t-1} + i_t \odot g_t$", ha="center", va="center",
-                fontsize=9, color=COLORS["weight"])
+        ax.text(2.0, 3.55, "no forget gate:\n" + r"$\mathcal{C}_t = \mathcal{C}_{t-1} + i_t \odot g_t$",
+                ha="center", va="center", fontsize=9, color=COLORS["weight"])
     else:
         forget = draw_op(ax, 2.2, line_y, r"$\odot$")
         draw_line(ax, [(c_prev.right[0], line_y), forget.left], width=STATE_LINE_WIDTH)
@@ -139,8 +139,9 @@ def draw_encoder_forecaster(ax=None, steps_in: int = 3, steps_out: int = 3):
     encoder = []
     for t in range(steps_in):
         column = _state_column(ax, gap * t, rows, "encoder", "layer ", t)
-        frame = draw_planes(ax, gap * t, -0.3, r"$X_{%d}$" % (t + 1) if t < steps_in - 1 else r"$X_J$",
-                            planes=2, width=0.55, height=0.55, step=0.1, role="input", fontsize=9)
+        name = r"$\mathcal{X}_{%d}$" % (t + 1) if t < steps_in - 1 else r"$\mathcal{X}_J$"
+        frame = draw_planes(ax, gap * t, -0.3, name, planes=2, width=0.55, height=0.55, step=0.1, role="input",
+                            fontsize=9)
         draw_arrow(ax, frame.top, column[0].bottom)
         draw_arrow(ax, column[0].top, column[1].bottom)
         if encoder:
@@ -167,8 +168,8 @@ def draw_encoder_forecaster(ax=None, steps_in: int = 3, steps_out: int = 3):
         draw_line(ax, [(side, column[0].y), (side, 3.35)])
         readout = draw_box(ax, x + 0.12, 3.65, r"$1{\times}1$", width=0.85, height=0.45, role="gate", fontsize=9)
         draw_path_arrow(ax, [(side, 3.35), (side, readout.bottom[1])])
-        out = draw_box(ax, x + 0.12, 4.55, r"$\hat X_{J+%d}$" % (t + 1), width=0.95, height=0.5, role="output",
-                       fontsize=10)
+        out = draw_box(ax, x + 0.12, 4.55, r"$\hat{\mathcal{X}}_{J+%d}$" % (t + 1), width=0.95, height=0.5,
+                       role="output", fontsize=10)
         draw_arrow(ax, readout.top, out.bottom)
         forecaster.append(column)
         drawn += column + [readout, out]

@@ -9,6 +9,7 @@ One module a topic, so that a model's diagram is found by the topic's name:
 - :mod:`~rnncourse.viz.lstm`: the LSTM variants (chapter 2);
 - :mod:`~rnncourse.viz.gru`: the GRU and the MGU (chapter 4);
 - :mod:`~rnncourse.viz.ntm`: the Neural Turing Machine and its weightings (chapter 6);
+- :mod:`~rnncourse.viz.conv_lstm`: the ConvLSTM cell and Shi et al.'s encoding-forecasting structure (chapter 7);
 - :mod:`~rnncourse.viz.plots`: loss histories, series, gradient norms, learning curves.
 
 Every public name is also here, so ``rnncourse.viz.draw_lstm_cell(...)`` works without knowing the
@@ -17,6 +18,7 @@ module. Diagrams live in data coordinates with an equal aspect ratio; every func
 calls ``plt.show()``: a notebook shows the figure by itself, a script calls ``plt.show()`` or
 ``fig.savefig(...)``. Importing this package draws nothing and creates no figure.
 """
+from .conv_lstm import CONV_LSTM_FORMS, draw_conv_lstm_cell, draw_encoder_forecaster, draw_planes
 from .gru import GRU_CONVENTIONS, draw_gru_cell, draw_mgu_cell
 from .lstm import LSTM_VARIANTS, draw_lstm_cell
 from .ntm import draw_addressing_flow, draw_ntm_architecture, plot_weighting_stages, plot_weightings
@@ -33,5 +35,6 @@ __all__ = [
     "draw_lstm_cell", "draw_mgu_cell", "draw_ntm_architecture", "draw_op", "draw_path_arrow",
     "draw_sequence_configurations", "draw_unrolled", "fit_view", "gate_box", "input_bus", "new_axes",
     "plot_gradient_norms", "plot_history", "plot_learning_curves", "plot_sequences", "plot_weighting_stages",
-    "plot_weightings", "rise"
+    "plot_weightings", "rise",
+    "CONV_LSTM_FORMS", "draw_conv_lstm_cell", "draw_encoder_forecaster", "draw_planes",
 ]

@@ -8,6 +8,7 @@ One module a topic, so that a model's diagram is found by the topic's name:
   configurations (chapter 1);
 - :mod:`~rnncourse.viz.lstm`: the LSTM variants (chapter 2);
 - :mod:`~rnncourse.viz.gru`: the GRU and the MGU (chapter 4);
+- :mod:`~rnncourse.viz.deep`: the bidirectional layer and stacked layers unfolded in time (chapter 5);
 - :mod:`~rnncourse.viz.ntm`: the Neural Turing Machine and its weightings (chapter 6);
 - :mod:`~rnncourse.viz.conv_lstm`: the ConvLSTM cell and Shi et al.'s encoding-forecasting structure (chapter 7);
 - :mod:`~rnncourse.viz.plots`: loss histories, series, gradient norms, learning curves.
@@ -19,6 +20,7 @@ calls ``plt.show()``: a notebook shows the figure by itself, a script calls ``pl
 ``fig.savefig(...)``. Importing this package draws nothing and creates no figure.
 """
 from .conv_lstm import CONV_LSTM_FORMS, draw_conv_lstm_cell, draw_encoder_forecaster, draw_planes
+from .deep import draw_bidirectional, draw_stacked
 from .gru import GRU_CONVENTIONS, draw_gru_cell, draw_mgu_cell
 from .lstm import LSTM_VARIANTS, draw_lstm_cell
 from .ntm import draw_addressing_flow, draw_ntm_architecture, plot_weighting_stages, plot_weightings
@@ -31,9 +33,9 @@ from .rnn import (CONFIGURATIONS, KINDS, Configuration, draw_bptt_backward, draw
 __all__ = [
     "Box", "COLORS", "CONFIGURATIONS", "Configuration", "GRU_CONVENTIONS", "HIGHLIGHT", "KINDS", "LSTM_VARIANTS",
     "STATE_LINE_WIDTH", "draw_addressing_flow", "draw_arrow", "draw_box", "draw_bptt_backward", "draw_cell",
-    "draw_configuration", "draw_diagram_legend", "draw_feedback", "draw_gru_cell", "draw_label", "draw_line",
+    "draw_bidirectional", "draw_configuration", "draw_diagram_legend", "draw_feedback", "draw_gru_cell", "draw_label", "draw_line",
     "draw_lstm_cell", "draw_mgu_cell", "draw_ntm_architecture", "draw_op", "draw_path_arrow",
-    "draw_sequence_configurations", "draw_unrolled", "fit_view", "gate_box", "input_bus", "new_axes",
+    "draw_sequence_configurations", "draw_stacked", "draw_unrolled", "fit_view", "gate_box", "input_bus", "new_axes",
     "plot_gradient_norms", "plot_history", "plot_learning_curves", "plot_sequences", "plot_weighting_stages",
     "plot_weightings", "rise",
     "CONV_LSTM_FORMS", "draw_conv_lstm_cell", "draw_encoder_forecaster", "draw_planes",

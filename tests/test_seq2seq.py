@@ -178,6 +178,19 @@ def test_sequence_autoencoder_output_range_and_the_fix():
         torch.testing.assert_close(keras.loss(frames), ((keras(frames) - frames) ** 2).sum() / 8)
 
 
+def test_sequence_autoencoder_linear_readout_is_unbounded_and_trained_with_squared_error():
+    torch.manual_seed(3)
+    frames = torch.rand(4, 2, 5)  # (T, B, I)
+    model = SequenceAutoencoder(5, 3, readout=True, output="linear")
+    assert model.output_kind == "linear"
+    with torch.no_grad():
+        model.readout.bias.fill_(2.0)  # a linear read-out can leave (-1, 1); h alone cannot
+        assert model(frames).min() > 1
+        torch.testing.assert_close(model.loss(frames), ((model(frames) - frames) ** 2).sum() / 2)
+    with pytest.raises(ValueError, match="output"):
+        SequenceAutoencoder(5, 3, readout=True, output="softmax")
+
+
 def test_paper_configuration_is_one_call_away():
     paper = Seq2SeqConfig.paper()
     assert (paper.frame_shape, paper.hidden_size, paper.future_steps) == ((1, 64, 64), 2048, 10)

@@ -5,7 +5,8 @@
   :mod:`rnncourse.models.ntm_addressing`, its training on the algorithmic tasks in
   :mod:`rnncourse.models.ntm_training`).
 - :mod:`rnncourse.models.seq2seq`: encoder-decoders on frames (autoencoder, future predictor,
-  composite), and :mod:`rnncourse.models.sequence_autoencoder`, the repeated-latent autoencoder.
+  composite), :mod:`rnncourse.models.seq2seq_training`, their training and measurements on Moving
+  MNIST, and :mod:`rnncourse.models.sequence_autoencoder`, the repeated-latent autoencoder.
 """
 from .language_model import (CharLanguageModel, LanguageModelHistory, bits_per_character, fit_language_model,
                              generate, next_character_probabilities, sample, unigram_bits_per_character)
@@ -13,10 +14,11 @@ from .ntm import NTM, NTMConfig, NTMState
 from .ntm_training import LSTMBaseline, TrainingConfig, evaluate_lengths, train_algorithmic
 from .seq2seq import (CompositeLSTM, Decoder, Encoder, LSTMAutoencoder, LSTMFuturePredictor, Objective, Seq2SeqConfig,
                       frame_loss, objective_loss, reconstruction_target, to_frames)
+from .seq2seq_training import FramesConfig, frame_gradient_norms, ridge_probe, train_seq2seq
 from .sequence_autoencoder import SequenceAutoencoder
 
-__all__ = ["CharLanguageModel", "CompositeLSTM", "Decoder", "Encoder", "LSTMAutoencoder", "LSTMBaseline",
+__all__ = ["CharLanguageModel", "CompositeLSTM", "Decoder", "Encoder", "FramesConfig", "LSTMAutoencoder", "LSTMBaseline",
            "LSTMFuturePredictor", "LanguageModelHistory", "NTM", "NTMConfig", "NTMState", "Objective",
            "Seq2SeqConfig", "SequenceAutoencoder", "TrainingConfig", "bits_per_character", "evaluate_lengths",
-           "fit_language_model", "frame_loss", "generate", "next_character_probabilities", "objective_loss",
-           "reconstruction_target", "sample", "to_frames", "train_algorithmic", "unigram_bits_per_character"]
+           "fit_language_model", "frame_gradient_norms", "frame_loss", "generate", "next_character_probabilities", "objective_loss",
+           "reconstruction_target", "ridge_probe", "sample", "to_frames", "train_algorithmic", "train_seq2seq", "unigram_bits_per_character"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .._validation import check_sequence_input
+from .._validation import check_choice, check_sequence_input
 from ..recurrent import LSTM
 from .seq2seq import frame_loss
 
@@ -27,6 +27,9 @@ class SequenceAutoencoder(nn.Module):
             followed by a linear read-out to ``I`` logits, trained with cross-entropy, so the
             frames ``sigmoid(logits)`` cover ``(0, 1)``.
         hidden_size: ``H``, the decoder's units with ``readout=True`` (default ``latent_size``).
+        output: with ``readout=True``, ``"logistic"`` (logits and cross-entropy, as above) or
+            ``"linear"`` (a linear read-out trained with squared error, whose outputs are not
+            bounded either way); ignored without a read-out.
 
     Inputs: ``input (T, B, I)``. Output: ``(T, B, I)`` in forward order (``h_t`` values without
     read-out, logits with it).
@@ -39,8 +42,11 @@ class SequenceAutoencoder(nn.Module):
         (torch.Size([5, 3, 6]), True)
     """
 
-    def __init__(self, input_size: int, latent_size: int, readout: bool = False, hidden_size: int | None = None) -> None:
+    def __init__(self, input_size: int, latent_size: int, readout: bool = False, hidden_size: int | None = None,
+                 output: str = "logistic") -> None:
         super().__init__()
+        check_choice(output, "output", ("logistic", "linear"))
+        self.output = output
         self.input_size = input_size
         self.encoder = LSTM(input_size, latent_size)
         if readout:
@@ -53,8 +59,8 @@ class SequenceAutoencoder(nn.Module):
 
     @property
     def output_kind(self) -> str:
-        """``"logistic"`` with a read-out (logits), ``"linear"`` without (the decoder's ``h_t`` itself)."""
-        return "linear" if self.readout is None else "logistic"
+        """``"linear"`` without a read-out (the decoder's ``h_t`` itself), else ``output``."""
+        return "linear" if self.readout is None else self.output
 
     def encode(self, input: Tensor) -> Tensor:
         """The code, the encoder's last ``h``: ``(B, Z)``."""
@@ -70,5 +76,5 @@ class SequenceAutoencoder(nn.Module):
         return output if self.readout is None else self.readout(output)  # (T, B, I)
 
     def loss(self, input: Tensor) -> Tensor:
-        """Squared error (no read-out) or cross-entropy (read-out) against ``input`` in forward order."""
+        """Squared error (no read-out, or ``output="linear"``) or cross-entropy (``"logistic"``) against ``input`` in forward order."""
         return frame_loss(self(input), input, self.output_kind)

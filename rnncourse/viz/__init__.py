@@ -11,6 +11,7 @@ One module a topic, so that a model's diagram is found by the topic's name:
 - :mod:`~rnncourse.viz.deep`: the bidirectional layer and stacked layers unfolded in time (chapter 5);
 - :mod:`~rnncourse.viz.ntm`: the Neural Turing Machine and its weightings (chapter 6);
 - :mod:`~rnncourse.viz.conv_lstm`: the ConvLSTM cell and Shi et al.'s encoding-forecasting structure (chapter 7);
+- :mod:`~rnncourse.viz.seq2seq`: the encoder-decoder models and frame plots (chapter 9);
 - :mod:`~rnncourse.viz.plots`: loss histories, series, gradient norms, learning curves.
 
 Every public name is also here, so ``rnncourse.viz.draw_lstm_cell(...)`` works without knowing the
@@ -27,16 +28,17 @@ from .ntm import draw_addressing_flow, draw_ntm_architecture, plot_weighting_sta
 from .plots import plot_gradient_norms, plot_history, plot_learning_curves, plot_sequences
 from .primitives import (COLORS, HIGHLIGHT, STATE_LINE_WIDTH, Box, draw_arrow, draw_box, draw_feedback, draw_label,
                          draw_line, draw_op, draw_path_arrow, fit_view, gate_box, input_bus, new_axes, rise)
+from .seq2seq import SEQ2SEQ_MODELS, draw_seq2seq, plot_frame_rows, plot_weight_images
 from .rnn import (CONFIGURATIONS, KINDS, Configuration, draw_bptt_backward, draw_cell, draw_configuration,
                   draw_diagram_legend, draw_sequence_configurations, draw_unrolled)
 
 __all__ = [
-    "Box", "COLORS", "CONFIGURATIONS", "Configuration", "GRU_CONVENTIONS", "HIGHLIGHT", "KINDS", "LSTM_VARIANTS",
-    "STATE_LINE_WIDTH", "draw_addressing_flow", "draw_arrow", "draw_box", "draw_bptt_backward", "draw_cell",
-    "draw_bidirectional", "draw_configuration", "draw_diagram_legend", "draw_feedback", "draw_gru_cell", "draw_label", "draw_line",
-    "draw_lstm_cell", "draw_mgu_cell", "draw_ntm_architecture", "draw_op", "draw_path_arrow",
-    "draw_sequence_configurations", "draw_stacked", "draw_unrolled", "fit_view", "gate_box", "input_bus", "new_axes",
-    "plot_gradient_norms", "plot_history", "plot_learning_curves", "plot_sequences", "plot_weighting_stages",
-    "plot_weightings", "rise",
-    "CONV_LSTM_FORMS", "draw_conv_lstm_cell", "draw_encoder_forecaster", "draw_planes",
+    "COLORS", "CONFIGURATIONS", "CONV_LSTM_FORMS", "GRU_CONVENTIONS", "HIGHLIGHT", "KINDS", "LSTM_VARIANTS",
+    "SEQ2SEQ_MODELS", "STATE_LINE_WIDTH", "Box", "Configuration", "draw_addressing_flow", "draw_arrow",
+    "draw_bidirectional", "draw_box", "draw_bptt_backward", "draw_cell", "draw_configuration", "draw_conv_lstm_cell",
+    "draw_diagram_legend", "draw_encoder_forecaster", "draw_feedback", "draw_gru_cell", "draw_label", "draw_line",
+    "draw_lstm_cell", "draw_mgu_cell", "draw_ntm_architecture", "draw_op", "draw_path_arrow", "draw_planes",
+    "draw_seq2seq", "draw_sequence_configurations", "draw_stacked", "draw_unrolled", "fit_view", "gate_box",
+    "input_bus", "new_axes", "plot_frame_rows", "plot_gradient_norms", "plot_history", "plot_learning_curves",
+    "plot_sequences", "plot_weight_images", "plot_weighting_stages", "plot_weightings", "rise",
 ]

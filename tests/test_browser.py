@@ -156,7 +156,6 @@ def test_page_in_a_browser(page, book_url, browser):
 # a "Fig. N" number, a caption and a ``fig-`` name (myst-nb's ``mystnb: figure:`` cell metadata, see
 # book/02_lstm/cell.md). A chapter joins by adding its pages here, as paths under _build/html.
 CAPTIONED_PAGES = (
-    "book/notation.html",
     "book/01_rnn/index.html",
     "book/01_rnn/recurrence.html",
     "book/01_rnn/elman_jordan.html",

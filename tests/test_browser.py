@@ -152,6 +152,68 @@ def test_page_in_a_browser(page, book_url, browser):
         tab.close()
 
 
+# Pages whose figures are numbered and captioned: every image a code cell draws sits in a figure with
+# a "Fig. N" number, a caption and a ``fig-`` name (myst-nb's ``mystnb: figure:`` cell metadata, see
+# book/02_lstm/cell.md). A chapter joins by adding its pages here, as paths under _build/html.
+CAPTIONED_PAGES = (
+    "book/01_rnn/index.html",
+    "book/01_rnn/recurrence.html",
+    "book/01_rnn/elman_jordan.html",
+    "book/01_rnn/configurations.html",
+    "book/01_rnn/bptt.html",
+    "book/01_rnn/truncated_bptt.html",
+    "book/01_rnn/experiment.html",
+    "book/01_rnn/summary.html",
+    "book/02_lstm/index.html",
+    "book/02_lstm/cell.html",
+    "book/02_lstm/variants.html",
+    "book/02_lstm/forget_bias.html",
+    "book/02_lstm/summary.html",
+    "book/06_ntm/index.html",
+    "book/06_ntm/addressing.html",
+    "book/06_ntm/copy.html",
+    "book/06_ntm/tasks.html",
+    "book/06_ntm/summary.html",
+)
+
+# For every image in the article's code outputs: what is wrong with the figure around it, or null.
+_UNCAPTIONED_IMAGES = """() => [...document.querySelectorAll('article .cell_output img')].map(img => {
+    const src = img.getAttribute('src');
+    const figure = img.closest('figure');
+    if (!figure) return `${src}: not in a figure`;
+    const number = figure.querySelector('figcaption span.caption-number');
+    if (!number || !/^Fig\\. \\d+/.test(number.textContent.trim())) return `${src}: the figure has no number`;
+    const text = figure.querySelector('figcaption .caption-text');
+    if (!text || !text.textContent.trim()) return `${src}: the figure has no caption text`;
+    if (!figure.id.startsWith('fig-')) return `${src}: the figure's name ${JSON.stringify(figure.id)} lacks the fig- prefix`;
+    return null;
+}).filter(problem => problem)"""
+
+
+@pytest.mark.parametrize("page", CAPTIONED_PAGES)
+def test_figures_are_numbered_and_captioned(page, book_url, browser):
+    if not (HTML / page).is_file():
+        pytest.fail(f"{page} is in CAPTIONED_PAGES but not in the built book")
+    tab, _ = open_offline(browser, urljoin(book_url, page))
+    try:
+        problems = tab.evaluate(_UNCAPTIONED_IMAGES)
+        assert not problems, f"{page}: images of code outputs outside a numbered, captioned figure: {problems}"
+    finally:
+        tab.close()
+
+
+def test_figure_names_are_unique_across_the_book():
+    """A ``fig-`` name used twice would make {numref} point at whichever page Sphinx read last."""
+    if not PAGES:
+        _missing("the book is not built: run the README's first command")
+    seen = {}
+    for page in PAGES:
+        for name in re.findall(r'<figure[^>]*\bid="(fig-[^"]+)"', (HTML / page).read_text(errors="replace")):
+            seen.setdefault(name, []).append(page)
+    repeated = {name: pages for name, pages in seen.items() if len(pages) > 1}
+    assert not repeated, f"figure names used more than once: {repeated}"
+
+
 def test_the_root_forwards_to_the_first_page():
     if not (HTML / "index.html").is_file():
         _missing("the book is not built: run the README's first command")

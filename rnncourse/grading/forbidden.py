@@ -1,7 +1,8 @@
 """What a graded part may not use, as named *capabilities*: a small declarative vocabulary.
 
 A capability is a computation a part asks the student to write themselves (a finished RNN, LSTM or
-GRU cell, batch normalization, autograd for a gradient asked "by hand"). Each one names
+GRU cell, batch normalization, a binary cross-entropy, autograd for a gradient asked "by hand").
+Each one names
 
 - the **Python names** it answers to (``torch.nn.LSTM``, ``torch.lstm_cell``, ...): replaced by a
   refusal in the student's process, so that the message names what the student wrote;
@@ -84,6 +85,14 @@ BATCH_NORM = Capability(
      "batch_norm_stats", "batch_norm_elemt", "batch_norm_gather_stats", "batch_norm_gather_stats_with_counts"),
 )
 
+BINARY_CROSS_ENTROPY = Capability(
+    "BINARY_CROSS_ENTROPY", "a finished binary cross-entropy",
+    ("torch.nn.functional.binary_cross_entropy", "torch.nn.functional.binary_cross_entropy_with_logits",
+     "torch.binary_cross_entropy_with_logits", "torch._C._nn.binary_cross_entropy", "torch.nn.BCELoss",
+     "torch.nn.BCEWithLogitsLoss", "torch.nn.modules.loss.BCELoss", "torch.nn.modules.loss.BCEWithLogitsLoss"),
+    ("binary_cross_entropy", "binary_cross_entropy_with_logits"),
+)
+
 AUTOGRAD = Capability(
     "AUTOGRAD", "autograd (the gradients are asked for by hand)",
     ("torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward",
@@ -102,7 +111,8 @@ AUTOGRAD = Capability(
 )
 
 #: Every capability by its name.
-CAPABILITIES = {capability.name: capability for capability in (RNN_CELLS, LSTM_CELLS, GRU_CELLS, BATCH_NORM, AUTOGRAD)}
+CAPABILITIES = {capability.name: capability for capability in (RNN_CELLS, LSTM_CELLS, GRU_CELLS, BATCH_NORM,
+                                                                 BINARY_CROSS_ENTROPY, AUTOGRAD)}
 
 #: The capability each Python name belongs to: a dotted name in ``forbidden=`` brings in its capability.
 _OWNER = {dotted: capability for capability in CAPABILITIES.values() for dotted in capability.python_names}

@@ -342,6 +342,18 @@ def test_devices(device, normalize):
     assert rnn(x, lengths=[6, 5, 4, 3, 6])[0].device.type == device
 
 
+@pytest.mark.parametrize("normalize", ["cooijmans", "laurent", "layer", "none"])
+def test_module_conversions_reach_every_norm(normalize):
+    """.double() and .to() (nn.Module._apply, which a cell must not shadow) move the norms' buffers too."""
+    layer = rnncourse.Recurrent(BNLSTMCell(I, H, max_length=T, normalize=normalize)).double()
+    assert all(p.dtype == torch.float64 for p in layer.parameters())
+    assert all(b.dtype == torch.float64 for name, b in layer.named_buffers() if "running" in name)
+    output, _ = layer.to("meta")(torch.randn(T, B, I, dtype=torch.float64, device="meta"))
+    assert output.device.type == "meta" and output.dtype == torch.float64
+    rnn = SequenceWise(BNRNNCell(I, H, max_length=2, statistics="sequence")).double()
+    assert rnn(torch.randn(T, B, I, dtype=torch.float64))[0].dtype == torch.float64
+
+
 def test_errors():
     norm = StepwiseBatchNorm(H, 2)
     with pytest.raises(ValueError, match=r"\(B, F\)"):

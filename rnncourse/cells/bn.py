@@ -193,7 +193,7 @@ class _NormalizedCell(RecurrentCell):
         return StepwiseBatchNorm(features, length, o["eps"], o["momentum"], shift, gamma_init, **factory)
 
     @staticmethod
-    def _apply(norm: nn.Module | None, z: Tensor, t: int, mask: Tensor | None) -> Tensor:
+    def _normalize(norm: nn.Module | None, z: Tensor, t: int, mask: Tensor | None) -> Tensor:
         if norm is None:
             return z
         return norm(z) if isinstance(norm, nn.LayerNorm) else norm(z, t, mask)
@@ -213,7 +213,7 @@ class _NormalizedCell(RecurrentCell):
     def project(self, input: Tensor, t: int = 0, mask: Tensor | None = None) -> Tensor:
         """The normalised input projection ``norm_ih(W_x x)``, ``(B, I) -> (B, G*H)`` (or, in
         :class:`SequenceWise`, ``(T*B, I) -> (T*B, G*H)`` with ``t = 0``)."""
-        return self._apply(self.norm_ih, linear(input, self.weight_ih), t, mask)
+        return self._normalize(self.norm_ih, linear(input, self.weight_ih), t, mask)
 
     def forward(self, input: Tensor, hx=None, t: int = 0, mask: Tensor | None = None):
         """One step ``t`` (0-based). ``input (B, I)``; ``hx`` the state, zeros when ``None``;
@@ -348,5 +348,5 @@ class BNLSTMCell(_NormalizedCell):
     def recur(self, ih: Tensor, state: State, t: int = 0, mask: Tensor | None = None) -> State:
         """The step once ``ih = norm_ih(W_x x_t) (B, 4H)`` is known."""
         return lstm_update(ih, state, self.weight_hh, getattr(self, "bias_ih", None),
-                           norm_hh=lambda z: self._apply(self.norm_hh, z, t, mask),
-                           norm_c=lambda z: self._apply(self.norm_c, z, t, mask))
+                           norm_hh=lambda z: self._normalize(self.norm_hh, z, t, mask),
+                           norm_c=lambda z: self._normalize(self.norm_c, z, t, mask))

@@ -82,7 +82,23 @@ BATCH_NORM = Capability(
     ("batch_norm", "native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
      "_native_batch_norm_legit_functional", "_batch_norm_impl_index", "_batch_norm_with_update",
      "_batch_norm_with_update_functional", "_batch_norm_no_update", "cudnn_batch_norm", "miopen_batch_norm",
-     "batch_norm_stats", "batch_norm_elemt", "batch_norm_gather_stats", "batch_norm_gather_stats_with_counts"),
+     "batch_norm_stats", "batch_norm_elemt", "batch_norm_gather_stats", "batch_norm_gather_stats_with_counts",
+     "batch_norm_update_stats", "quantized_batch_norm"),
+)
+
+#: The other finished normalizations: applied to a transposed tensor, each one is a batch
+#: normalization (``layer_norm(z.T, (B,)).T`` normalizes every feature over the batch), so a part
+#: that asks for a batch normalization refuses them too: ``forbidden=(BATCH_NORM, NORMALIZATION)``.
+NORMALIZATION = Capability(
+    "NORMALIZATION", "a finished layer, group, instance or RMS normalization",
+    ("torch.nn.LayerNorm", "torch.nn.GroupNorm", "torch.nn.InstanceNorm1d", "torch.nn.InstanceNorm2d",
+     "torch.nn.RMSNorm", "torch.nn.modules.normalization.LayerNorm", "torch.nn.modules.normalization.GroupNorm",
+     "torch.nn.modules.normalization.RMSNorm", "torch.nn.modules.instancenorm.InstanceNorm1d",
+     "torch.nn.functional.layer_norm", "torch.nn.functional.group_norm", "torch.nn.functional.instance_norm",
+     "torch.nn.functional.rms_norm", "torch.layer_norm", "torch.group_norm", "torch.instance_norm",
+     "torch.rms_norm", "torch.native_layer_norm", "torch.native_group_norm"),
+    ("layer_norm", "native_layer_norm", "group_norm", "native_group_norm", "instance_norm", "rms_norm",
+     "_fused_rms_norm"),
 )
 
 BINARY_CROSS_ENTROPY = Capability(
@@ -112,7 +128,7 @@ AUTOGRAD = Capability(
 
 #: Every capability by its name.
 CAPABILITIES = {capability.name: capability for capability in (RNN_CELLS, LSTM_CELLS, GRU_CELLS, BATCH_NORM,
-                                                                 BINARY_CROSS_ENTROPY, AUTOGRAD)}
+                                                                 NORMALIZATION, BINARY_CROSS_ENTROPY, AUTOGRAD)}
 
 #: The capability each Python name belongs to: a dotted name in ``forbidden=`` brings in its capability.
 _OWNER = {dotted: capability for capability in CAPABILITIES.values() for dotted in capability.python_names}

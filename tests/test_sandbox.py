@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rnncourse.grading import checks
-from rnncourse.grading.forbidden import AUTOGRAD, GRU_CELLS, LSTM_CELLS, RNN_CELLS, resolve
+from rnncourse.grading.forbidden import AUTOGRAD, BATCH_NORM, GRU_CELLS, LSTM_CELLS, RNN_CELLS, resolve
 from rnncourse.grading.refusal import ForbiddenCall, forbid, is_refusal
 
 X, H, C = torch.randn(2, 3), torch.randn(2, 4), torch.randn(2, 4)
@@ -25,6 +25,13 @@ def in_dual_level(make):
         torch._C._exit_dual_level(level=level)
 
 
+def decomposition(op):
+    """``op``'s Python decomposition from torch's table: basic operators only, so no aten kernel of ``op`` runs."""
+    import torch._decomp
+
+    return torch._decomp.decomposition_table[op]
+
+
 ROUTES = {
     RNN_CELLS: [lambda: torch.rnn_tanh_cell(X, H, W1, U1),
                 lambda: torch.ops.aten.rnn_tanh_cell.default(X, H, W1, U1),
@@ -33,11 +40,17 @@ ROUTES = {
                 lambda: torch.nn.RNN(3, 4)(X[None]),
                 lambda: torch.jit.script(torch.nn.RNNCell(3, 4))(X, H)],
     LSTM_CELLS: [lambda: torch.ops.aten.lstm_cell.default(X, (H, C), W4, U4),
+                 lambda: decomposition(torch.ops.aten.lstm.input)(X[None], (H[None], C[None]), [W4, U4], False, 1,
+                                                                  0.0, False, False, False),
                  lambda: torch.nn.modules.rnn.LSTMCell(3, 4)(X, (H, C)),
                  lambda: torch.nn.LSTM(3, 4)(X[None])],
     GRU_CELLS: [lambda: torch.ops.aten.gru_cell.default(X, H, W3, U3),
                 lambda: torch.nn.modules.rnn.GRUCell(3, 4)(X, H),
                 lambda: torch.nn.GRU(3, 4)(X[None])],
+    BATCH_NORM: [lambda: torch.nn.functional.batch_norm(X, None, None, training=True),
+                 lambda: decomposition(torch.ops.aten.native_batch_norm.default)(X, None, None, None, None, True, 0.1,
+                                                                                 1e-5),
+                 lambda: torch._decomp.decompositions.native_batch_norm(X, None, None, None, None, True, 0.1, 1e-5)],
     AUTOGRAD: [lambda: torch.func.jacfwd(torch.sin)(X),
                lambda: in_dual_level(lambda level: torch.autograd.forward_ad.make_dual(X, X, level=level)),
                lambda: in_dual_level(lambda level: torch._make_dual(X, X, level=level)),

@@ -9,7 +9,9 @@
    ``CompositeExplicitAutograd``, ``CPU``, ``CUDA`` and ``Autograd`` (those an operator does not take
    are skipped). Whatever the route (``torch.ops.aten.lstm_cell.default``, ``torch._VF``,
    ``torch.nn.modules.rnn.LSTMCell``, TorchScript, torch-function handling disabled, vmap), the
-   call reaches one of these kernels;
+   call reaches one of these kernels. The same operators' Python decompositions (``torch._decomp``'s
+   tables, ``torch._refs``), built from basic operators and so never reaching those kernels, are
+   replaced by refusals too;
 2. **autograd's C++ counters** (:class:`AutogradWatch`): every autograd node takes a sequence number
    and every graph the engine runs a graph-task id, both from counters a Python program cannot
    reset. Read before and after each call of the part, they show whether autograd recorded or ran
@@ -259,6 +261,52 @@ def _function_refuser(names, part: str):
     return RefuseFunctions()
 
 
+def _refuse_decompositions(capabilities, part: str) -> list:
+    """Refuse the refused operators' Python decompositions too (``torch._decomp``'s tables and the same
+    functions under their module names in ``torch._decomp`` and ``torch._refs``): built from basic
+    operators, they compute a forbidden cell or normalization without meeting the dispatcher.
+    Returns ``[(namespace, key, original, refusal)]`` for :class:`Guard` to check and undo."""
+    import sys
+
+    import torch
+    import torch._decomp as decomp
+
+    replaced = []
+    tables = [table for table in (getattr(decomp, name, None) for name in
+                                  ("decomposition_table", "pre_autograd_decomposition_table", "meta_table"))
+              if isinstance(table, dict)]
+    for capability in capabilities:
+        def refuse(*args, _what=capability.description, **kwargs):
+            raise ForbiddenCall(message(part, _what))
+
+        overloads = set()
+        for op in capability.aten_ops:
+            packet = getattr(torch.ops.aten, op, None) if hasattr(torch.ops.aten, op) else None
+            for name in (packet.overloads() if packet is not None else []):
+                overloads.add(getattr(packet, name))
+        originals = []
+        for table in tables:
+            for overload in [key for key in table if key in overloads]:
+                originals.append(table[overload])
+                replaced.append((table, overload, table[overload], refuse))
+                table[overload] = refuse
+        # A decomposition is registered wrapped: the whole chain of wrappers is the same function.
+        chain = set()
+        for function in originals:
+            while callable(function) and id(function) not in chain:
+                chain.add(id(function))
+                function = getattr(function, "__wrapped__", None)
+        for module in list(sys.modules.values()):
+            if not getattr(module, "__name__", "").startswith(("torch._decomp", "torch._refs")):
+                continue
+            namespace = vars(module)
+            for attribute, value in list(namespace.items()):
+                if callable(value) and (id(value) in chain or id(getattr(value, "__wrapped__", None)) in chain):
+                    replaced.append((namespace, attribute, value, refuse))
+                    namespace[attribute] = refuse
+    return replaced
+
+
 # -- the guard as a whole ------------------------------------------------------------------------
 
 class Guard:
@@ -268,6 +316,7 @@ class Guard:
         capabilities, names = resolve(forbidden)
         self.part = part
         self.dispatcher = DispatcherRefusal(capabilities, part) if any(c.aten_ops for c in capabilities) else None
+        self.decompositions = _refuse_decompositions(capabilities, part) if self.dispatcher is not None else []
         detectors = {d for c in capabilities for d in c.detectors}
         self.watch = AutogradWatch() if detectors else None
         self.replaced = _replace(names, part)
@@ -292,6 +341,9 @@ class Guard:
         from torch.overrides import _get_current_function_mode_stack
 
         found = self.dispatcher.problems() if self.dispatcher is not None else []
+        for namespace, key, _, refusal in self.decompositions:
+            if namespace.get(key) is not refusal:
+                found.append(f"the grader's refusal of the decomposition {key} was replaced")
         for owner, attribute, _, refusal in self.replaced:
             if getattr(owner, attribute, None) is not refusal:
                 found.append(f"the grader's refusal of {getattr(owner, '__name__', owner)}.{attribute} was replaced")
@@ -304,6 +356,8 @@ class Guard:
             self.mode.__exit__(None, None, None)
         for owner, attribute, original, _ in reversed(self.replaced):
             setattr(owner, attribute, original)
+        for namespace, key, original, _ in reversed(self.decompositions):
+            namespace[key] = original
         if self.dispatcher is not None:
             self.dispatcher.remove()
 

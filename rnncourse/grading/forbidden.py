@@ -73,6 +73,13 @@ GRU_CELLS = Capability(
      "quantized_gru_cell", "quantized_gru", *_RECURRENT_BACKENDS),
 )
 
+COSINE_SIMILARITY = Capability(
+    "COSINE_SIMILARITY", "a finished cosine similarity",
+    ("torch.nn.functional.cosine_similarity", "torch.cosine_similarity", "torch.nn.CosineSimilarity",
+     "torch.nn.modules.distance.CosineSimilarity"),
+    ("cosine_similarity",),
+)
+
 BATCH_NORM = Capability(
     "BATCH_NORM", "a finished batch normalization",
     ("torch.nn.BatchNorm1d", "torch.nn.BatchNorm2d", "torch.nn.BatchNorm3d", "torch.nn.SyncBatchNorm",
@@ -127,8 +134,9 @@ AUTOGRAD = Capability(
 )
 
 #: Every capability by its name.
-CAPABILITIES = {capability.name: capability for capability in (RNN_CELLS, LSTM_CELLS, GRU_CELLS, BATCH_NORM,
-                                                                 NORMALIZATION, BINARY_CROSS_ENTROPY, AUTOGRAD)}
+CAPABILITIES = {capability.name: capability for capability in (RNN_CELLS, LSTM_CELLS, GRU_CELLS, COSINE_SIMILARITY,
+                                                                 BATCH_NORM, NORMALIZATION, BINARY_CROSS_ENTROPY,
+                                                                 AUTOGRAD)}
 
 #: The capability each Python name belongs to: a dotted name in ``forbidden=`` brings in its capability.
 _OWNER = {dotted: capability for capability in CAPABILITIES.values() for dotted in capability.python_names}

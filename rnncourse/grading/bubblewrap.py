@@ -50,6 +50,9 @@ def command(argv: list[str], *, writable=(), readable=(), hidden=(), env: dict |
     """``argv`` wrapped in bubblewrap: see the module's docstring. Paths are used as they are resolved."""
     args = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
             "--clearenv"]
+    # The private /tmp first: a bind mount made after it stays visible (an environment under /tmp,
+    # a clone in /tmp/ci), one made before it would be hidden by it.
+    args += ["--tmpfs", "/tmp"]
     roots = []
     for path in SYSTEM:
         if os.path.islink(path):
@@ -61,7 +64,7 @@ def command(argv: list[str], *, writable=(), readable=(), hidden=(), env: dict |
         if not _mounted(path, roots):
             args += ["--ro-bind", path, path]
             roots.append(path)
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
     for path in (str(Path(p).resolve()) for p in hidden):
         if _mounted(path, roots) and os.path.exists(path):
             args += ["--tmpfs", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]

@@ -278,7 +278,9 @@ def course(tmp_path_factory) -> Path:
             if assignment == "01_rnn":
                 for student, (make, _) in ADVERSARIAL.items():
                     submit(course, student, assignment, path.name, make(solved))
-                for student, (make, _) in COURSE_AWARE.items():
+                # Without the sandbox these attacks succeed, as the README says (a left-over process
+                # clears every override): they are only submitted where the sandbox runs.
+                for student, (make, _) in (COURSE_AWARE.items() if NO_SANDBOX is None else ()):
                     submit(course, student, assignment, path.name, make(solved, course))
                 submit(course, "invalid_json", assignment, path.name, text='{"cells": [ this is not json')
                 submit(course, "renamed_notebook", assignment, "rnn (1).ipynb", solved)
@@ -410,7 +412,8 @@ def test_every_student_is_exported(course):
     with open(course / "grades.csv", newline="") as handle:
         first = {row["student_id"] for row in csv.DictReader(handle) if row["assignment"] == "01_rnn"}
     assert {"honest", "untouched", "mistaken"} <= rows
-    assert set(ADVERSARIAL) | set(COURSE_AWARE) | {"honest", "untouched", "mistaken"} <= first
+    attacks = set(COURSE_AWARE) if NO_SANDBOX is None else set()
+    assert set(ADVERSARIAL) | attacks | {"honest", "untouched", "mistaken"} <= first
 
 
 def test_resume_grades_only_what_changed(course):

@@ -501,7 +501,6 @@ def grade(course_dir: str | os.PathLike, assignment: str, *, students: list[str]
     from nbgrader.api import Gradebook
     from tqdm import tqdm
 
-    bubblewrap.require(sandbox)
     layout = CourseLayout.load(course_dir)
     sources = layout.source_notebooks(assignment)
     parts = {}
@@ -514,6 +513,7 @@ def grade(course_dir: str | os.PathLike, assignment: str, *, students: list[str]
     with Gradebook(layout.db_url) as gradebook:
         if assignment not in {a.name for a in gradebook.assignments}:
             raise ValueError(f"assignment {assignment!r} is not in the gradebook ({layout.db_url}): run {released}")
+    bubblewrap.require(sandbox)  # after the arguments are checked, before anything is graded
     everyone = layout.students(assignment)
     chosen = everyone if students is None else [s for s in everyone if s in set(students)]
     if students is not None and len(chosen) != len(set(students)):

@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -104,17 +105,32 @@ def write_build_report(root: Path, path: Path, started: float, seconds: float, s
     return "\n".join(f"  {secs:7.1f} s  {name}" for name, (secs, _) in ranked[:5])
 
 
+def positive_int(text: str) -> int:
+    """An argument that must be a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
+    return value
+
+
 def build_book(args) -> int:
     root = find_root()
     rebuild = invalidate_stale_cache(root)
     if rebuild:
         print("rnncourse: the package changed since the last build; every page will be executed again")
+    started = time.time()
+    if args.jobs > 1:  # the pages first, several at a time, into the cache Jupyter Book reads from
+        from .bookbuild import execute_pages
+
+        execute_pages(root, workers=args.jobs, log=lambda line: print(line, flush=True))
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     command = [str(jupyter_book if jupyter_book.exists() else "jupyter-book"), "build", str(root), "-W", "--keep-going"]
     if args.all or rebuild:  # without --all, Sphinx would not even read the unchanged pages again
         command.append("--all")
     print("+", " ".join(command), flush=True)
-    started = time.time()
     status = subprocess.call(command, cwd=root)
     if args.report:
         report = root / args.report
@@ -175,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     book.add_argument("--report", nargs="?", const="_build/build-report.md", default=None, metavar="FILE",
                       help="write each page's execution time and the cold/cached build totals to FILE "
                            "(default _build/build-report.md) and print the slowest pages")
+    book.add_argument("--jobs", "-j", type=positive_int, default=min(os.cpu_count() or 1, 4), metavar="N",
+                      help="execute N pages at a time before the build (default: the CPU count, at most 4; "
+                           "1 leaves execution to Jupyter Book, one page after another)")
     book.set_defaults(run=build_book)
 
     rel = commands.add_parser("release", help="regenerate exercises/ from solutions/ with nbgrader")

@@ -1,6 +1,6 @@
 """The convolutional LSTM (Shi et al. 2015): a cell and a stacked layer over time.
 
-Shape legend: ``T`` time steps, ``B`` batch, ``C`` channels, ``H x W`` spatial size, ``L`` layers.
+Shape legend: ``T`` time steps, ``B`` batch, ``C`` channels, ``H x W`` spatial size, ``N_L`` layers.
 The step equations are :func:`rnncourse.functional_conv.conv_lstm_step`.
 """
 from __future__ import annotations
@@ -149,7 +149,7 @@ class ConvLSTM(nn.Module):
         kernel_size, hidden_kernel_size, stride: as in :class:`ConvLSTMCell`, one value (an int or
             a pair) for every layer or a list with one per layer (a ``stride`` shrinks the maps
             between layers, never inside a layer's recurrence).
-        num_layers: ``L``.
+        num_layers: ``N_L``.
         batch_first: frames as ``(B, T, C, H, W)`` instead of ``(T, B, C, H, W)``.
         bias, forget_gate, peephole: for every layer. With peepholes, ``spatial_size`` is the
             input's ``(H, W)``; each layer's state size follows from the strides.

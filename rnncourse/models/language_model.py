@@ -8,7 +8,7 @@ most ``bptt`` steps while the state remembers further. It is measured in bits pe
 held-out text and generates text by sampling with a temperature and an optional top-k cut.
 
 Shape legend: ``T`` steps, ``B`` batch (parallel streams), ``V`` vocabulary size, ``E`` embedding
-size, ``H`` hidden units, ``L`` layers, ``D`` directions, ``N`` characters of a text.
+size, ``H`` hidden units, ``N_L`` layers, ``D`` directions, ``N`` characters of a text.
 
 Example:
     >>> import torch
@@ -61,7 +61,7 @@ class CharLanguageModel(nn.Module):
             instance with torch's interface (``rnncourse.LSTM(...)``, ``torch.nn.GRU(...)``, …; time-major,
             ``input_size``, ``hidden_size`` and ``bidirectional`` attributes). With an instance the
             embedding size is its ``input_size`` and the remaining size arguments are ignored.
-        hidden_size: ``H``. num_layers: ``L``. embedding_dim: ``E`` (default ``H``).
+        hidden_size: ``H``. num_layers: ``N_L``. embedding_dim: ``E`` (default ``H``).
         dropout: dropout between the recurrent layers and before the read-out, in training.
         bidirectional: build bidirectional layers (``D = 2``). Such a model sees the character it
             is asked to predict; the book trains one to show that it is no language model.
@@ -70,7 +70,7 @@ class CharLanguageModel(nn.Module):
 
     Inputs: ``input (T, B)`` int64 character indices; ``hx`` the layers' state, zeros if omitted.
 
-    Outputs: ``(logits (T, B, V), h_n)``, ``h_n`` in the layer's form (``(L*D, B, H)`` or a tuple).
+    Outputs: ``(logits (T, B, V), h_n)``, ``h_n`` in the layer's form (``(N_L*D, B, H)`` or a tuple).
     """
 
     def __init__(self, vocab_size: int, cell: str | nn.Module = "lstm", hidden_size: int = 128, num_layers: int = 1,

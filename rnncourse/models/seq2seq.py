@@ -13,7 +13,7 @@ passes its state on. Frames are fully connected (``kind="fc"``: the paper's FC-L
 flattened) or convolutional (``kind="conv"``: ConvLSTM layers, Shi et al. 2015's encoder-forecaster).
 
 Shape legend: ``T`` input frames, ``K`` output frames, ``B`` batch, ``C, Hf, Wf`` a frame's
-channels, height and width, ``H`` hidden units (channels for ConvLSTM), ``L`` layers.
+channels, height and width, ``H`` hidden units (channels for ConvLSTM), ``N_L`` layers.
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ are called as ``cell(x_t, state, t=t, mask=m)``; see :mod:`rnncourse.recurrent.u
 ``t`` and ``m`` are in each direction.
 
 Shape legend: ``T`` time steps, ``B`` batch, ``I`` input features, ``H`` hidden units,
-``L`` layers, ``D`` directions (2 if bidirectional else 1).
+``N_L`` layers, ``D`` directions (2 if bidirectional else 1).
 """
 from __future__ import annotations
 
@@ -108,13 +108,13 @@ class Stacked(nn.Module):
     ``self.cells[layer][direction]``. Layer ``k > 0`` reads the ``D * H`` features of the layer below.
 
     Args:
-        make_cell: ``make_cell(input_size, hidden_size) -> RecurrentCell``, called ``L * D`` times.
-        input_size: ``I``. hidden_size: ``H``. num_layers: ``L``.
+        make_cell: ``make_cell(input_size, hidden_size) -> RecurrentCell``, called ``N_L * D`` times.
+        input_size: ``I``. hidden_size: ``H``. num_layers: ``N_L``.
         batch_first: ``(B, T, ·)`` inputs and outputs. dropout: on the outputs of every layer but
             the last, in training. bidirectional: add a backward direction to every layer (``D = 2``).
 
     Inputs and outputs are those of :class:`RecurrentLayers`: ``input`` (tensor or
-    ``PackedSequence``), ``hx`` with ``(L*D, B, H)`` per state tensor, ``lengths (B,)``; returns
+    ``PackedSequence``), ``hx`` with ``(N_L*D, B, H)`` per state tensor, ``lengths (B,)``; returns
     ``output (T, B, D*H)`` and ``h_n``.
 
     Example:
@@ -153,14 +153,14 @@ class Stacked(nn.Module):
                                  directions, seq.inputs, state, lengths=seq.lengths, time_index=time_index,
                                  dropout=self.dropout, training=self.training)
         if not seq.batched:
-            h_n = tuple(h.squeeze(1) for h in h_n)  # (L*D, H)
+            h_n = tuple(h.squeeze(1) for h in h_n)  # (N_L*D, H)
         output = sequence_output(output, seq, self.batch_first)
         return output, h_n[0] if first.state_count == 1 else h_n
 
     __prepare_scriptable__ = refuse_scripting
 
     def _initial_state(self, hx, rows: int, batch: int, batched: bool, like: Tensor) -> State:
-        """``hx`` as ``(L*D, B, ·)`` tensors, each row checked by its cell; zeros when ``None``."""
+        """``hx`` as ``(N_L*D, B, ·)`` tensors, each row checked by its cell; zeros when ``None``."""
         cells = [c for layer in self.cells for c in layer]
         if hx is None:
             return tuple(like.new_zeros(rows, batch, size) for size in cells[0].state_sizes)

@@ -1,7 +1,7 @@
 """Torch-compatible stacked layers: :class:`RecurrentLayers`, the base of ``RNN``, ``LSTM``, ``GRU``, ``MGU``.
 
 Shape legend: ``T`` time steps, ``B`` batch, ``I`` input features, ``H`` hidden units,
-``L`` layers, ``D`` directions (2 if bidirectional else 1).
+``N_L`` layers, ``D`` directions (2 if bidirectional else 1).
 """
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ class RecurrentLayers(nn.Module):
         """Nothing to do: the parameters are used where they are, so code written for torch runs unchanged."""
 
     def _initial_state(self, hx, batch: int, batched: bool, like: Tensor) -> State:
-        """``hx`` as a tuple of ``(L*D, B, ·)`` tensors, zeros when ``None``."""
+        """``hx`` as a tuple of ``(N_L*D, B, ·)`` tensors, zeros when ``None``."""
         count = self.cell_class.state_count
         rows = self.num_layers * self.num_directions
         if hx is None:
@@ -155,7 +155,7 @@ class RecurrentLayers(nn.Module):
         Inputs: ``input, hx=None, lengths=None``
             - ``input (T, B, I)``, ``(B, T, I)`` with ``batch_first``, unbatched ``(T, I)``, or a
               ``torch.nn.utils.rnn.PackedSequence`` (as ``nn.LSTM`` accepts it).
-            - ``hx`` the initial state, ``(L*D, B, H)`` per state tensor (a tuple or list
+            - ``hx`` the initial state, ``(N_L*D, B, H)`` per state tensor (a tuple or list
               ``(h_0, c_0)`` for LSTM), zeros if omitted; in the caller's batch order.
             - ``lengths (B,)`` the real steps of each sequence of a padded batch, each in
               ``[1, T]`` (a list of ints or an integer tensor); ``None``: every sequence has ``T``.
@@ -163,7 +163,7 @@ class RecurrentLayers(nn.Module):
         Outputs: ``(output, h_n)``: ``output (T, B, D*H)`` is the last layer's ``h_t`` at every step
         (both directions concatenated; zero at padded steps; a ``PackedSequence`` with the input's
         layout for a packed input), ``h_n`` the final state of every layer and direction,
-        ``(L*D, B, H)`` per state tensor, in the form ``hx`` takes. With lengths, the forward
+        ``(N_L*D, B, H)`` per state tensor, in the form ``hx`` takes. With lengths, the forward
         direction's final state is that of each sequence's own last step, and the backward
         direction starts there.
         """
@@ -171,9 +171,9 @@ class RecurrentLayers(nn.Module):
         first = next(self.parameters())
         check_like(seq.inputs, first, "input")
         state = self._initial_state(hx, seq.inputs.shape[1], seq.batched, first)
-        output, h_n = self._run(seq.inputs, state, seq.lengths)  # (T, B, D*H), (L*D, B, ·)
+        output, h_n = self._run(seq.inputs, state, seq.lengths)  # (T, B, D*H), (N_L*D, B, ·)
         if not seq.batched:
-            h_n = tuple(h.squeeze(1) for h in h_n)  # (L*D, ·)
+            h_n = tuple(h.squeeze(1) for h in h_n)  # (N_L*D, ·)
         output = sequence_output(output, seq, self.batch_first)
         return output, h_n[0] if len(h_n) == 1 else h_n
 

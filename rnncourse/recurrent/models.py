@@ -2,7 +2,7 @@
 
 Each takes torch's arguments in torch's order, so a fully positional call written for ``torch.nn``
 reads the same here. Shape legend: ``T`` time steps, ``B`` batch, ``I`` input features, ``H``
-hidden units, ``L`` layers, ``D`` directions.
+hidden units, ``N_L`` layers, ``D`` directions.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class RNN(RecurrentLayers):
     .. math:: h_t = \phi(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})
 
     Args:
-        input_size: ``I``. hidden_size: ``H``. num_layers: ``L`` stacked layers.
+        input_size: ``I``. hidden_size: ``H``. num_layers: ``N_L`` stacked layers.
         nonlinearity: ``"tanh"`` (default) or ``"relu"``.
         bias: use ``b_ih`` and ``b_hh``. batch_first: ``(B, T, ·)`` inputs and outputs.
         dropout: dropout on the outputs of every layer but the last, in training.
@@ -77,7 +77,7 @@ class LSTM(RecurrentLayers):
     where ``x_t`` is the input of layer ``k`` (the layer below's ``h_t`` for ``k > 0``).
 
     Args:
-        input_size: ``I``. hidden_size: ``H``. num_layers: ``L`` stacked layers.
+        input_size: ``I``. hidden_size: ``H``. num_layers: ``N_L`` stacked layers.
         bias: use ``b_ih`` and ``b_hh``. batch_first: ``(B, T, ·)`` inputs and outputs.
         dropout: dropout on the outputs of every layer but the last, in training.
         bidirectional: add a layer that reads the sequence backwards (``D = 2``).
@@ -92,15 +92,15 @@ class LSTM(RecurrentLayers):
 
     Inputs: ``input, (h_0, c_0)``
         - ``input (T, B, I)``, ``(B, T, I)`` with ``batch_first``, or unbatched ``(T, I)``.
-        - ``h_0, c_0`` each ``(L*D, B, H)`` (``(L*D, H)`` unbatched); zeros if the tuple is omitted.
+        - ``h_0, c_0`` each ``(N_L*D, B, H)`` (``(N_L*D, H)`` unbatched); zeros if the tuple is omitted.
 
     Outputs: ``output, (h_n, c_n)``
         - ``output (T, B, D*H)`` (``(B, T, D*H)`` with ``batch_first``): the last layer's ``h_t``
           at every step, both directions concatenated.
-        - ``h_n, c_n`` each ``(L*D, B, H)``: the final state of every layer and direction.
+        - ``h_n, c_n`` each ``(N_L*D, B, H)``: the final state of every layer and direction.
 
     Shape legend: ``T`` time steps, ``B`` batch, ``I`` input features, ``H`` hidden units,
-    ``L`` layers, ``D`` directions.
+    ``N_L`` layers, ``D`` directions.
 
     With the defaults the ``state_dict`` is torch's (``weight_ih_l0 (4H, I)``, ``weight_hh_l0 (4H, H)``,
     ``bias_ih_l0``, ``bias_hh_l0``, ``…_reverse``, gate blocks ``i, f, g, o``), so weights load
@@ -169,7 +169,7 @@ class GRU(RecurrentLayers):
     ``n_t = \tanh(W_{in} x_t + b_{in} + W_{hn} (r_t \odot h_{t-1}) + b_{hn})``.
 
     Args:
-        input_size: ``I``. hidden_size: ``H``. num_layers: ``L`` stacked layers.
+        input_size: ``I``. hidden_size: ``H``. num_layers: ``N_L`` stacked layers.
         bias: use ``b_ih`` and ``b_hh``. batch_first: ``(B, T, ·)`` inputs and outputs.
         dropout: dropout on the outputs of every layer but the last, in training.
         bidirectional: add a layer that reads the sequence backwards (``D = 2``).
@@ -180,13 +180,13 @@ class GRU(RecurrentLayers):
             :class:`RecurrentLayers`.
 
     Inputs: ``input (T, B, I)`` (``(B, T, I)`` with ``batch_first``, or unbatched ``(T, I)``) and
-    ``h_0 (L*D, B, H)`` (``(L*D, H)`` unbatched), zeros if omitted.
+    ``h_0 (N_L*D, B, H)`` (``(N_L*D, H)`` unbatched), zeros if omitted.
 
     Outputs: ``output (T, B, D*H)``, the last layer's ``h_t`` at every step (both directions
-    concatenated), and ``h_n (L*D, B, H)``, the final state of every layer and direction.
+    concatenated), and ``h_n (N_L*D, B, H)``, the final state of every layer and direction.
 
     Shape legend: ``T`` time steps, ``B`` batch, ``I`` input features, ``H`` hidden units,
-    ``L`` layers, ``D`` directions.
+    ``N_L`` layers, ``D`` directions.
 
     The ``state_dict`` is torch's for both settings (``weight_ih_l0 (3H, I)``, ``weight_hh_l0 (3H, H)``,
     ``bias_ih_l0``, ``bias_hh_l0``, ``…_reverse``, gate blocks ``r, z, n``); with ``reset_after=True``
@@ -221,7 +221,7 @@ class MGU(RecurrentLayers):
         \end{aligned}
 
     Args:
-        input_size: ``I``. hidden_size: ``H``. num_layers: ``L`` stacked layers.
+        input_size: ``I``. hidden_size: ``H``. num_layers: ``N_L`` stacked layers.
         bias: use ``b_ih`` and ``b_hh``. batch_first: ``(B, T, ·)`` inputs and outputs.
         dropout: dropout on the outputs of every layer but the last, in training.
         bidirectional: add a layer that reads the sequence backwards (``D = 2``).
@@ -229,11 +229,11 @@ class MGU(RecurrentLayers):
         implementation: ``"auto"``, ``"compiled"``, ``"fast"``, ``"native"`` or ``"reference"``, see
             :class:`RecurrentLayers`.
 
-    Inputs and outputs are those of :class:`GRU`: ``input (T, B, I)`` and ``h_0 (L*D, B, H)`` in,
-    ``output (T, B, D*H)`` and ``h_n (L*D, B, H)`` out.
+    Inputs and outputs are those of :class:`GRU`: ``input (T, B, I)`` and ``h_0 (N_L*D, B, H)`` in,
+    ``output (T, B, D*H)`` and ``h_n (N_L*D, B, H)`` out.
 
     Shape legend: ``T`` time steps, ``B`` batch, ``I`` input features, ``H`` hidden units,
-    ``L`` layers, ``D`` directions.
+    ``N_L`` layers, ``D`` directions.
 
     Parameters in torch's style, gate blocks ``f, n``: ``weight_ih_l0 (2H, I)``,
     ``weight_hh_l0 (2H, H)``, ``bias_ih_l0 (2H,)``, ``bias_hh_l0 (2H,)``, ``…_reverse``. See

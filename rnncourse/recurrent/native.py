@@ -72,7 +72,7 @@ def lstm_weights(params: dict[str, Tensor], forget_gate: bool = True, coupled: b
 def native_run(kernel: Callable, weights: list[Tensor], bias: bool, num_layers: int, dropout: float,
                training: bool, bidirectional: bool, inputs: Tensor, state: State,
                lengths: Tensor | None) -> tuple[Tensor, State]:
-    """The whole stack in one call of ``kernel``: ``inputs (T, B, I)``, ``state`` ``(L*D, B, ·)`` per
+    """The whole stack in one call of ``kernel``: ``inputs (T, B, I)``, ``state`` ``(N_L*D, B, ·)`` per
     tensor, ``weights`` flat in torch's order. Returns ``output (T, B, D*H)`` (zero at padded steps)
     and the final state."""
     hx = state if len(state) == 2 else state[0]

@@ -102,10 +102,10 @@ def run_layers(step_of: Callable[[int, int], Callable], num_layers: int, num_dir
     """Stacked, optionally bidirectional layers over ``inputs (T, B, I)``, torch's layout.
 
     ``step_of(layer, direction)`` gives the step of one layer and direction; ``state`` holds
-    ``(L*D, B, ·)`` tensors, row ``layer * D + direction``. Layer ``k > 0`` reads the ``D * H``
+    ``(N_L*D, B, ·)`` tensors, row ``layer * D + direction``. Layer ``k > 0`` reads the ``D * H``
     concatenated outputs of layer ``k - 1``, with dropout between layers in training. ``run`` is the
     time loop (``unroll``, or a fast path with its signature). Returns ``output (T, B, D*H)`` and the
-    final state ``(L*D, B, ·)`` per tensor.
+    final state ``(N_L*D, B, ·)`` per tensor.
     """
     finals = []
     layer_input = inputs
@@ -120,7 +120,7 @@ def run_layers(step_of: Callable[[int, int], Callable], num_layers: int, num_dir
         layer_input = outputs[0] if num_directions == 1 else torch.cat(outputs, dim=-1)  # (T, B, D*H)
         if dropout > 0 and training and layer < num_layers - 1:
             layer_input = torch.nn.functional.dropout(layer_input, dropout, training=True)
-    h_n = tuple(torch.stack([final[i] for final in finals]) for i in range(len(state)))  # (L*D, B, ·)
+    h_n = tuple(torch.stack([final[i] for final in finals]) for i in range(len(state)))  # (N_L*D, B, ·)
     return layer_input, h_n
 
 

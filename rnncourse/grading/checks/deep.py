@@ -2,7 +2,7 @@
 
 The layers run the LSTM step the notebook gives, with torch's weights per direction stacked along a
 leading axis ``D = 2`` (forward first): ``W_ih (2, 4H, I)``, ``W_hh (2, 4H, H)``, ``b_ih, b_hh (2, 4H)``.
-States are torch's ``(L*D, B, H)``, row ``layer * 2 + direction``. The layers return the flat tuple
+States are torch's ``(N_L*D, B, H)``, row ``layer * 2 + direction``. The layers return the flat tuple
 ``(output (T, B, 2H), h_n (L*2, B, H), c_n (L*2, B, H))``; torch nests it as ``(output, (h_n, c_n))``.
 
 Lengths arrive as float64 like every other input (whole numbers in ``[1, T]``). The answers come from

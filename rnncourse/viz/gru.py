@@ -60,7 +60,7 @@ def _draw_single_state_cell(ax, unit: str, reset_after: bool, highlight: str | N
     keep = draw_op(ax, 2.4, line_y, r"$\odot$")
     add = draw_op(ax, 8.4, line_y, "$+$")
     new = draw_op(ax, 8.4, 3.3, r"$\odot$")
-    complement = draw_op(ax, 2.4 if unit == "mgu" else 7.3, 3.3, "$1-$", fontsize=9)
+    complement = draw_op(ax, 2.4 if unit == "mgu" else 7.3, 3.3, "$1-$", radius=0.26, fontsize=7.5)
     draw_arrow(ax, candidate.top, new.bottom, r"$n_t$",
                text_offset=(0.42, 0.0), fontsize=11)
     draw_arrow(ax, new.top, add.bottom)

@@ -199,7 +199,8 @@ HIGHLIGHT = "#c00000"  # the edge colour of the part of a diagram that the text 
 def gate_box(ax, x: float, y: float, function: str) -> Box:
     """A gate layer: a box holding its nonlinearity, ``"sigma"`` or ``"tanh"``."""
     text = r"$\sigma$" if function == "sigma" else r"$\tanh$"
-    return draw_box(ax, x, y, text, width=0.8, height=0.6, role="gate", fontsize=12)
+    width = 0.8 if function == "sigma" else 1.0  # "tanh" is wider than the box of a sigma
+    return draw_box(ax, x, y, text, width=width, height=0.6, role="gate", fontsize=12)
 
 
 def input_bus(ax, source: Box, x_box: Box, y: float, end: float) -> None:

@@ -192,6 +192,20 @@ CAPTIONED_PAGES = (
     "book/06_ntm/copy.html",
     "book/06_ntm/tasks.html",
     "book/06_ntm/summary.html",
+    "book/notation.html",
+    "book/intro.html",
+    "book/bibliography.html",
+    "book/07_convlstm/index.html",
+    "book/07_convlstm/cell.html",
+    "book/07_convlstm/motion.html",
+    "book/07_convlstm/experiment.html",
+    "book/07_convlstm/summary.html",
+    "book/08_batchnorm/index.html",
+    "book/08_batchnorm/why.html",
+    "book/08_batchnorm/laurent.html",
+    "book/08_batchnorm/cooijmans.html",
+    "book/08_batchnorm/experiment.html",
+    "book/08_batchnorm/summary.html",
 )
 
 # For every image in the article's code outputs: what is wrong with the figure around it, or null.

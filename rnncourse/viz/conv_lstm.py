@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from matplotlib.patches import Rectangle
 
-from .primitives import (COLORS, STATE_LINE_WIDTH, Box, draw_arrow, draw_box, draw_label, draw_line, draw_op,
-                         draw_path_arrow, fit_view, gate_box, new_axes)
+from .primitives import (COLORS, STATE_LINE_WIDTH, Box, draw_arrow, draw_box, draw_cell_read, draw_line, draw_op,
+                         draw_path_arrow, draw_peepholes, fit_view, gate_box, new_axes)
 
 CONV_LSTM_FORMS = {
     "shi": "ConvLSTM of Shi et al. (2015): forget gate, Hadamard peepholes",
@@ -89,23 +89,12 @@ def draw_conv_lstm_cell(form: str = "shi", ax=None):
     draw_arrow(ax, (c_new.left[0] - 0.3, line_y), (c_new.left[0], line_y))
 
     # The read, H_t = o_t (.) tanh(C_t).
-    squash = draw_op(ax, 7.8, 3.55, "tanh", radius=0.28, fontsize=8)
-    draw_arrow(ax, (7.8, line_y), squash.top)
-    read = draw_op(ax, 7.8, gate_y, r"$\odot$")
-    draw_arrow(ax, squash.bottom, read.top)
-    draw_arrow(ax, gates["o"].right, read.left, r"$o_t$", text_offset=(0.0, 0.22))
-    draw_arrow(ax, read.right, (h_new.left[0], gate_y))
+    draw_cell_read(ax, 7.8, line_y, 3.55, gates["o"], (h_new.left[0], gate_y))
 
     if form == "shi":
         # Hadamard peepholes: a full C x H x W weight map each, C_{t-1} into i and f, C_t into o.
-        draw_line(ax, [(1.0, line_y), (1.0, gate_y)], dashed=True)
-        draw_arrow(ax, (1.0, gate_y), gates["f"].left, dashed=True)
-        draw_label(ax, (1.0, 3.2), r"$W_{cf} \odot$", (-0.42, 0.0), 10)
-        draw_line(ax, [(1.0, 4.0), (2.9, 4.0), (2.9, gate_y)], dashed=True)
-        draw_arrow(ax, (2.9, gate_y), gates["i"].left, dashed=True)
-        draw_label(ax, (1.55, 3.78), r"$W_{ci} \odot$", (0.0, 0.0), 10)
-        draw_arrow(ax, (6.4, line_y), gates["o"].top, r"$W_{co} \odot$", text_offset=(0.45, 0.25), dashed=True,
-                   fontsize=10)
+        draw_peepholes(ax, gates, line_y, 1.0, (2.9, 4.0), (r"$W_{cf} \odot$", r"$W_{ci} \odot$", r"$W_{co} \odot$"),
+                       (((1.0, 3.2), (-0.42, 0.0)), ((1.55, 3.78), (0.0, 0.0))), (0.45, 0.25))
     ax.set_title(CONV_LSTM_FORMS[form], fontsize=11)
     fit_view(ax, [c_prev, c_new, h_prev, h_new, x], pad=0.35)
     ax.set_xlim(-0.95, 10.6)

@@ -2,8 +2,8 @@
 coupled gates."""
 from __future__ import annotations
 
-from .primitives import (COLORS, HIGHLIGHT, STATE_LINE_WIDTH, draw_arrow, draw_box, draw_label, draw_line,
-                         draw_op, draw_path_arrow, gate_box, new_axes, rise)
+from .primitives import (COLORS, HIGHLIGHT, STATE_LINE_WIDTH, draw_arrow, draw_box, draw_cell_read, draw_line,
+                         draw_op, draw_path_arrow, draw_peepholes, gate_box, new_axes, rise)
 
 LSTM_VARIANTS = {
     "forget": "LSTM with forget gate (PyTorch's)",
@@ -85,26 +85,15 @@ def draw_lstm_cell(variant: str = "forget", ax=None, highlight: str | None = Non
     draw_arrow(ax, (c_new.left[0] - 0.3, line_y), c_new.left)
 
     # The read: h_t = o_t * tanh(c_t), taken off the state line after the write.
-    squash = draw_op(ax, 7.6, 3.3, "tanh", radius=0.28, fontsize=8)
     draw_line(ax, [(7.6, line_y), (7.6, line_y - 0.01)])
-    draw_arrow(ax, (7.6, line_y), squash.top)
-    read = draw_op(ax, 7.6, gate_y, r"$\odot$")
-    draw_arrow(ax, squash.bottom, read.top)
-    draw_arrow(ax, gates["o"].right, read.left, r"$o_t$", text_offset=(0.0, 0.22))
-    draw_arrow(ax, read.right, h_new.left)
+    draw_cell_read(ax, 7.6, line_y, 3.3, gates["o"], h_new.left)
 
     if variant == "peephole":
         # Diagonal weights, one per unit. The input and forget gates see the cell before it
         # changes (c_{t-1}, left of the forget multiplication); the output gate sees c_t.
         # Both leave c_{t-1} at one point and enter their gates from the left.
-        draw_line(ax, [(1.2, line_y), (1.2, gate_y)], dashed=True)
-        draw_arrow(ax, (1.2, gate_y), gates["f"].left, dashed=True)
-        draw_label(ax, (1.2, 3.1), r"$w_{cf}$", (-0.3, 0.0), 10)
-        draw_line(ax, [(1.2, 3.65), (2.9, 3.65), (2.9, gate_y)], dashed=True)
-        draw_arrow(ax, (2.9, gate_y), gates["i"].left, dashed=True)
-        draw_label(ax, (1.7, 3.65), r"$w_{ci}$", (0.0, 0.2), 10)
-        draw_arrow(ax, (6.4, line_y), gates["o"].top, r"$w_{co}$", text_offset=(0.35, 0.2), dashed=True,
-                   fontsize=10)
+        draw_peepholes(ax, gates, line_y, 1.2, (2.9, 3.65), (r"$w_{cf}$", r"$w_{ci}$", r"$w_{co}$"),
+                       (((1.2, 3.1), (-0.3, 0.0)), ((1.7, 3.65), (0.0, 0.2))), (0.35, 0.2))
     ax.set_title(LSTM_VARIANTS[variant], fontsize=11)
     ax.set_xlim(-0.7, 10.1)
     ax.set_ylim(-1.0, 4.8)

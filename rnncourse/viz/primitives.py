@@ -215,3 +215,37 @@ def rise(ax, bus_y: float, box: Box, text: str | None = None, text_offset=(0.0, 
     """An arrow from the bus straight up into ``box``."""
     draw_arrow(ax, (box.x, bus_y), box.bottom, text, text_offset=text_offset, fontsize=10)
 
+
+
+def draw_cell_read(ax, x: float, line_y: float, squash_y: float, output_gate: Box, target: tuple[float, float]) -> None:
+    r"""The read of an LSTM-type cell, :math:`h_t = o_t \odot \tanh(c_t)`: from the state line at
+    ``(x, line_y)`` down into a ``tanh`` operation at height ``squash_y``, on into a :math:`\odot` level
+    with ``output_gate``, which enters it from the left, and an arrow from there to ``target``."""
+    squash = draw_op(ax, x, squash_y, "tanh", radius=0.28, fontsize=8)
+    draw_arrow(ax, (x, line_y), squash.top)
+    read = draw_op(ax, x, output_gate.y, r"$\odot$")
+    draw_arrow(ax, squash.bottom, read.top)
+    draw_arrow(ax, output_gate.right, read.left, r"$o_t$", text_offset=(0.0, 0.22))
+    draw_arrow(ax, read.right, target)
+
+
+def draw_peepholes(ax, gates: dict[str, Box], line_y: float, drop_x: float, branch: tuple[float, float],
+                   names: Sequence[str], places: Sequence[tuple[tuple[float, float], tuple[float, float]]],
+                   output_offset: tuple[float, float]) -> None:
+    """The dashed peephole connections of an LSTM-type cell. The input and forget gates see the old
+    state: a line leaves the state line at ``drop_x``, goes down to the gates' height and into the
+    forget gate from the left, and a branch at ``branch = (x, y)`` runs over to ``x`` and down into
+    the input gate from the left. The output gate sees the new state, straight down from the state
+    line into its top. ``names`` are the three weights' names (forget, input, output); ``places``
+    the ``(point, offset)`` of the first two names (see :func:`draw_label`), ``output_offset`` the
+    third's offset from the middle of its arrow."""
+    gate_y = gates["f"].y
+    branch_x, branch_y = branch
+    draw_line(ax, [(drop_x, line_y), (drop_x, gate_y)], dashed=True)
+    draw_arrow(ax, (drop_x, gate_y), gates["f"].left, dashed=True)
+    draw_line(ax, [(drop_x, branch_y), (branch_x, branch_y), (branch_x, gate_y)], dashed=True)
+    draw_arrow(ax, (branch_x, gate_y), gates["i"].left, dashed=True)
+    for name, (point, offset) in zip(names[:2], places):
+        draw_label(ax, point, name, offset, 10)
+    draw_arrow(ax, (gates["o"].x, line_y), gates["o"].top, names[2], text_offset=output_offset, dashed=True,
+               fontsize=10)

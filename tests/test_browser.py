@@ -174,6 +174,7 @@ CAPTIONED_PAGES = (
     "book/06_ntm/copy.html",
     "book/06_ntm/tasks.html",
     "book/06_ntm/summary.html",
+    "book/08_batchnorm/blank_rows.html",
 )
 
 # For every image in the article's code outputs: what is wrong with the figure around it, or null.

@@ -206,6 +206,7 @@ CAPTIONED_PAGES = (
     "book/08_batchnorm/cooijmans.html",
     "book/08_batchnorm/experiment.html",
     "book/08_batchnorm/summary.html",
+    "book/08_batchnorm/blank_rows.html",
 )
 
 # For every image in the article's code outputs: what is wrong with the figure around it, or null.

@@ -20,7 +20,7 @@ from ..analysis import step_gradient_norms
 from ..data.digits import offline_digits, stratified_split
 from ..data.moving_mnist import moving_mnist
 from ..train import History, fit
-from .seq2seq import Objective, objective_loss
+from .seq2seq import LSTMFuturePredictor, Objective, objective_loss
 
 
 @dataclass
@@ -58,19 +58,22 @@ def digit_split(seed: int = 0) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Ten
 
 def sequences(config: FramesConfig, count: int, digits: tuple[Tensor, Tensor], *,
               generator: torch.Generator | None = None, seed: int | None = None,
-              num_digits: int | None = None, frames: int | None = None) -> tuple[Tensor, Tensor]:
+              num_digits: int | None = None, frames: int | None = None, paths: bool = False):
     """``count`` sequences cut into ``(inputs (T, B, 1, S, S), future (K, B, 1, S, S))``.
 
     ``digits`` is a ``(digits, labels)`` pair from :func:`digit_split`; ``num_digits`` overrides the
     config (out-of-domain tests); ``frames`` draws more frames in all, the extra ones in ``future``
-    (for runs past the trained horizon).
+    (for runs past the trained horizon). ``paths=True`` also returns the digits' trajectories,
+    ``(inputs, future, positions (T + K, B, D, 2), velocities (T + K, B, D, 2))`` as
+    :func:`rnncourse.data.moving_mnist` makes them (the frames are the same as without it).
     """
     total = config.input_frames + config.future_frames if frames is None else frames
     batch = moving_mnist(count, frames=total, canvas_size=config.canvas_size,
                          num_digits=config.num_digits if num_digits is None else num_digits,
                          speed=config.speed, digits=digits[0], labels=digits[1], digit_size=config.digit_size,
                          generator=generator, seed=seed)
-    return batch.frames[:config.input_frames], batch.frames[config.input_frames:]  # (T, B, ...), (K, B, ...)
+    inputs, future = batch.frames[:config.input_frames], batch.frames[config.input_frames:]  # (T, B, ...), (K, B, ...)
+    return (inputs, future, batch.positions, batch.velocities) if paths else (inputs, future)
 
 
 def training_batches(config: FramesConfig, digits: tuple[Tensor, Tensor], seed: int = 0):
@@ -142,3 +145,41 @@ def ridge_probe(train_features: Tensor, train_targets: Tensor, test_features: Te
     mse = error(design(test_features.double()) @ weights, test_y)
     baseline = error(y.mean(0, keepdim=True), test_y)
     return {"mse": mse, "baseline": baseline, "r2": 1 - mse / baseline, "penalty": chosen}
+
+
+def motion_targets(positions: Tensor, velocities: Tensor, frame: int, ahead: int = 0) -> dict[str, Tensor]:
+    """What a code should know about the motion at input frame ``frame``: targets for :func:`ridge_probe`.
+
+    ``positions, velocities (T, B, D, 2)`` from :func:`sequences` with ``paths=True``. The digits of
+    a sequence come in no particular order, so they are put in the order of their column at
+    ``frame`` (left to right), which the frame itself shows. Returns ``{"position": (B, 2D),
+    "velocity": (B, 2D)}``: each digit's (row, column) ``ahead`` frames after ``frame``, and its
+    velocity (rows, columns per frame) at ``frame``, both in pixels.
+    """
+    if positions.ndim != 4 or positions.shape != velocities.shape or positions.shape[-1] != 2:
+        raise ValueError(f"expected positions and velocities of the same shape (T, B, D, 2), got "
+                         f"{tuple(positions.shape)} and {tuple(velocities.shape)}")
+    if not (0 <= frame and 0 <= ahead and frame + ahead < len(positions)):
+        raise ValueError(f"expected 0 <= frame, 0 <= ahead and frame + ahead < T = {len(positions)}, "
+                         f"got frame={frame}, ahead={ahead}")
+    order = positions[frame, :, :, 1].argsort(dim=1)[..., None].expand(-1, -1, 2)  # (B, D, 2)
+    return {"position": positions[frame + ahead].gather(1, order).flatten(1),  # (B, 2D)
+            "velocity": velocities[frame].gather(1, order).flatten(1)}  # (B, 2D)
+
+
+def train_future_readout(model: nn.Module, config: FramesConfig, digits: tuple[Tensor, Tensor], *, epochs: int,
+                         seed: int = 0, **options) -> nn.Module:
+    """A stronger probe than a linear one: a fresh future decoder trained on ``model``'s *frozen* code.
+
+    Builds an :class:`~rnncourse.models.LSTMFuturePredictor` of ``model.config``, copies
+    ``model``'s encoder into it, freezes that encoder (``requires_grad_(False)``) and trains only
+    the decoder with :func:`train_seq2seq` (``options`` go there). The decoder starts from
+    ``torch.manual_seed(seed)``. What its prediction loss reaches measures how much of the future
+    the code holds in a form a decoder can use. ``model`` itself is not changed.
+    """
+    torch.manual_seed(seed)
+    readout = LSTMFuturePredictor(model.config)
+    readout.encoder.load_state_dict(model.encoder.state_dict())
+    readout.encoder.requires_grad_(False)
+    train_seq2seq(readout, config, digits, epochs=epochs, seed=seed, **options)
+    return readout

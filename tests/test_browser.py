@@ -174,6 +174,12 @@ CAPTIONED_PAGES = (
     "book/06_ntm/copy.html",
     "book/06_ntm/tasks.html",
     "book/06_ntm/summary.html",
+    "book/09_seq2seq/index.html",
+    "book/09_seq2seq/models.html",
+    "book/09_seq2seq/failure_modes.html",
+    "book/09_seq2seq/experiment.html",
+    "book/09_seq2seq/sequence_autoencoder.html",
+    "book/09_seq2seq/summary.html",
 )
 
 # For every image in the article's code outputs: what is wrong with the figure around it, or null.

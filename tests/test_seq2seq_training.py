@@ -63,6 +63,17 @@ def test_ridge_probe_recovers_a_linear_map_and_reports_nothing_for_noise():
         ridge_probe(features[:10, 0], targets[:10], features, targets)
 
 
+def test_ridge_probe_ignores_a_feature_that_is_constant_in_training():
+    generator = torch.Generator().manual_seed(3)
+    features = torch.randn(600, 5, generator=generator)
+    targets = features @ torch.randn(5, 3, generator=generator)
+    expected = ridge_probe(features[:500], targets[:500], features[500:], targets[500:])
+    stuck = torch.cat([features, torch.full((600, 1), 8.0)], dim=1)  # a saturated unit in training...
+    stuck[500:, 5] = 8.0 + torch.randn(100, generator=generator)  # ...that moves on the test examples
+    result = ridge_probe(stuck[:500], targets[:500], stuck[500:], targets[500:])
+    assert result["r2"] == pytest.approx(expected["r2"], abs=1e-9) and result["r2"] > 0.99
+
+
 def test_sequences_with_paths_returns_the_same_frames_and_their_trajectories():
     digits = digit_split()[0]
     inputs, future = sequences(SMALL, 5, digits, seed=3)

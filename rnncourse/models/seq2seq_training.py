@@ -111,7 +111,12 @@ def ridge_probe(train_features: Tensor, train_targets: Tensor, test_features: Te
                 penalties=(1.0, 10.0, 100.0, 1000.0), validation: float = 0.2) -> dict[str, float]:
     r"""A linear read-out of ``targets (N, P)`` from ``features (N, F)`` by ridge regression.
 
-    Features are standardised with the training statistics; the penalty :math:`\lambda` is chosen
+    Features are standardised with the training statistics. The read-out is fitted where the
+    training features lie, so test features are first clipped to the training range of each
+    feature: a unit that is saturated on every training example (a constant, which tells the
+    read-out nothing) or nearly so would otherwise be scaled up enormously and blow up the read-out
+    on test examples where it happens to move; a feature constant in training (a standard deviation
+    below ``1e-6`` of the largest one) is set to 0. The penalty :math:`\lambda` is chosen
     from ``penalties`` on the last ``validation`` fraction of the training examples, then the
     read-out is refitted on all of them. Returns ``{"mse", "baseline", "r2", "penalty"}``: the test
     squared error per example, that of predicting the training mean, the fraction of it the probe
@@ -124,10 +129,13 @@ def ridge_probe(train_features: Tensor, train_targets: Tensor, test_features: Te
     if test_features.shape[1:] != train_features.shape[1:] or test_targets.shape[1:] != train_targets.shape[1:]:
         raise ValueError(f"expected test arrays with {train_features.shape[1]} features and {train_targets.shape[1]} "
                          f"targets, got {tuple(test_features.shape)} and {tuple(test_targets.shape)}")
-    mean, std = train_features.mean(0), train_features.std(0) + 1e-6
+    train_features, test_features = train_features.double(), test_features.double()
+    mean, std = train_features.mean(0), train_features.std(0)  # (F,), (F,)
+    varies = std > 1e-6 * std.max()  # (F,): features with something to fit
+    scale = torch.where(varies, 1 / std.clamp_min(torch.finfo(std.dtype).tiny), torch.zeros_like(std))  # (F,)
 
     def design(features):  # standardised, with a constant column
-        scaled = (features - mean) / std  # (N, F)
+        scaled = (features - mean) * scale  # (N, F)
         return torch.cat([scaled, scaled.new_ones(len(scaled), 1)], dim=1)  # (N, F + 1)
 
     def fit_ridge(a, y, penalty):
@@ -137,12 +145,13 @@ def ridge_probe(train_features: Tensor, train_targets: Tensor, test_features: Te
     def error(prediction, target):
         return ((prediction - target) ** 2).sum(1).mean().item()
 
-    a, y = design(train_features.double()), train_targets.double()
+    a, y = design(train_features), train_targets.double()
     cut = int(len(a) * (1 - validation))
     chosen = min(penalties, key=lambda p: error(a[cut:] @ fit_ridge(a[:cut], y[:cut], p), y[cut:]))
     weights = fit_ridge(a, y, chosen)
     test_y = test_targets.double()
-    mse = error(design(test_features.double()) @ weights, test_y)
+    low, high = train_features.min(0).values, train_features.max(0).values  # (F,), (F,)
+    mse = error(design(torch.maximum(torch.minimum(test_features, high), low)) @ weights, test_y)
     baseline = error(y.mean(0, keepdim=True), test_y)
     return {"mse": mse, "baseline": baseline, "r2": 1 - mse / baseline, "penalty": chosen}
 

@@ -207,6 +207,12 @@ CAPTIONED_PAGES = (
     "book/08_batchnorm/experiment.html",
     "book/08_batchnorm/summary.html",
     "book/08_batchnorm/blank_rows.html",
+    "book/09_seq2seq/index.html",
+    "book/09_seq2seq/models.html",
+    "book/09_seq2seq/failure_modes.html",
+    "book/09_seq2seq/experiment.html",
+    "book/09_seq2seq/sequence_autoencoder.html",
+    "book/09_seq2seq/summary.html",
 )
 
 # For every image in the article's code outputs: what is wrong with the figure around it, or null.

@@ -18,11 +18,15 @@ from .ntm import NTM, NTMConfig, NTMState
 from .ntm_training import LSTMBaseline, TrainingConfig, evaluate_lengths, train_algorithmic
 from .seq2seq import (CompositeLSTM, Decoder, Encoder, LSTMAutoencoder, LSTMFuturePredictor, Objective, Seq2SeqConfig,
                       frame_loss, objective_loss, reconstruction_target, to_frames)
-from .seq2seq_training import FramesConfig, frame_gradient_norms, ridge_probe, train_seq2seq
+from .seq2seq_training import (FramesConfig, frame_gradient_norms, motion_targets, ridge_probe, train_future_readout,
+                               train_seq2seq)
 from .sequence_autoencoder import SequenceAutoencoder
 
-__all__ = ["CharLanguageModel", "ClassifierRun", "DigitClassifier", "CompositeLSTM", "Decoder", "Encoder", "FramesConfig", "LSTMAutoencoder", "LSTMBaseline",
-           "LSTMFuturePredictor", "LanguageModelHistory", "NTM", "NTMConfig", "NTMState", "Objective",
-           "Seq2SeqConfig", "SequenceAutoencoder", "TrainingConfig", "bits_per_character", "digit_steps", "estimate_statistics", "evaluate_lengths", "evaluate_statistics",
-           "fit_language_model", "frame_gradient_norms", "frame_loss", "generate", "next_character_probabilities", "objective_loss",
-           "reconstruction_target", "ridge_probe", "sample", "shared_statistics_copy", "to_frames", "train_algorithmic", "train_seq2seq", "unigram_bits_per_character"]
+__all__ = ["CharLanguageModel", "ClassifierRun", "CompositeLSTM", "Decoder", "DigitClassifier", "Encoder",
+           "FramesConfig", "LSTMAutoencoder", "LSTMBaseline", "LSTMFuturePredictor", "LanguageModelHistory",
+           "NTM", "NTMConfig", "NTMState", "Objective", "Seq2SeqConfig", "SequenceAutoencoder",
+           "TrainingConfig", "bits_per_character", "digit_steps", "estimate_statistics", "evaluate_lengths",
+           "evaluate_statistics", "fit_language_model", "frame_gradient_norms", "frame_loss", "generate",
+           "motion_targets", "next_character_probabilities", "objective_loss", "reconstruction_target",
+           "ridge_probe", "sample", "shared_statistics_copy", "to_frames", "train_algorithmic",
+           "train_future_readout", "train_seq2seq", "unigram_bits_per_character"]

@@ -16,6 +16,18 @@ CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"
 VALUE_DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
 DEVICES = ["cpu", "meta", pytest.param("cuda", marks=CUDA)]
 DTYPES = [pytest.param(torch.float32, id="float32"), pytest.param(torch.float64, id="float64")]
+# The front matter that makes a MyST Markdown file a notebook page of the book (for tests that build pages).
+NOTEBOOK_FRONT_MATTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
 
 
 def flatten(value) -> list[torch.Tensor]:

@@ -4,19 +4,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import NOTEBOOK_FRONT_MATTER
+
 ROOT = Path(__file__).resolve().parents[1]
 
-PAGE = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+PAGE = NOTEBOOK_FRONT_MATTER + """
 # A page that breaks
 
 ```{code-cell} ipython3

@@ -3,19 +3,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers import NOTEBOOK_FRONT_MATTER
 from rnncourse import bookbuild
 
-PAGE = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+PAGE = NOTEBOOK_FRONT_MATTER + """
 # {title}
 
 ```{{code-cell}} ipython3
